@@ -1,0 +1,1 @@
+## driver/cgroup: filled in by its owner

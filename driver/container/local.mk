@@ -1,0 +1,1 @@
+## driver/container: filled in by its owner

@@ -1,0 +1,1 @@
+## driver/controller: filled in by its owner

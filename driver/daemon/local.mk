@@ -1,0 +1,1 @@
+## driver/daemon: filled in by its owner

@@ -1,0 +1,1 @@
+## driver/lxc: filled in by its owner

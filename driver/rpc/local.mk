@@ -1,0 +1,1 @@
+## driver/rpc: filled in by its owner

@@ -1,0 +1,1 @@
+## driver/security: filled in by its owner

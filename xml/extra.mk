@@ -1,0 +1,1 @@
+## xml/ capabilities document and domxml-from-native (lxc-tools).
