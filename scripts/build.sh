@@ -1,0 +1,11 @@
+#!/bin/bash
+# Builds lxvirt out of tree in ./build (bootstrapping autotools first).
+# Extra arguments go to configure (e.g. --enable-asan).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+[ -x configure ] && [ -f build-aux/tap-driver.sh ] || ./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+mkdir -p build
+cd build
+[ -f Makefile ] || ../configure -q "$@"
+make -j"$(nproc)" >/dev/null || make
