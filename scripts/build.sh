@@ -7,5 +7,5 @@ cd "$top"
 [ -x configure ] && [ -f build-aux/tap-driver.sh ] || ./autogen.sh >/dev/null 2>&1 || ./autogen.sh
 mkdir -p build
 cd build
-[ -f Makefile ] || ../configure -q "$@"
+[ -f Makefile ] || ../configure -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var "$@"
 make -j"$(nproc)" >/dev/null || make

@@ -53,6 +53,9 @@ struct FilesystemDef {
     std::string target;         // absolute path in the container
     bool readonly = false;
     std::optional<uint64_t> space_hard_limit_kib, space_soft_limit_kib;
+    // libvirt keeps (and prints) the space limits in bytes; when set these
+    // win over the *_kib fields above (which the parser fills rounded up).
+    std::optional<uint64_t> space_hard_limit_bytes, space_soft_limit_bytes;
 };
 
 enum class NetType { Network, Bridge, Ethernet, Direct };
@@ -138,7 +141,9 @@ struct DomainDef {
     Uuid uuid{};
     std::string title;
     std::string description;
-    std::string metadata_xml;  // inner XML of <metadata>, verbatim
+    // The whole <metadata> element exactly as libvirt prints it (children
+    // with namespaces, re-indented for nesting level 1), or "" when absent.
+    std::string metadata_xml;
 
     // memory, KiB
     uint64_t memory_kib = 0;          // <memory>
@@ -150,7 +155,7 @@ struct DomainDef {
     unsigned vcpus = 1;
     std::optional<unsigned> vcpus_current;
     std::string vcpu_placement;  // "static" (default) | "auto"
-    std::string vcpu_cpuset;     // as written by the user, e.g. "0-1,^1"
+    std::string vcpu_cpuset;     // normalised as libvirt prints it: "0-1,^1" -> "0"
 
     // cputune
     std::optional<uint64_t> cpu_shares;
@@ -195,7 +200,8 @@ struct DomainDef {
 
     std::string clock_offset = "utc";
     std::string clock_timezone;
-    std::string clock_adjustment;  // for offset='variable'
+    std::string clock_adjustment;  // for offset='variable' (or 'reset' for localtime/utc)
+    std::string clock_basis;       // offset='variable': utc | localtime
     std::vector<std::pair<std::string, std::string>> clock_timers;  // name, present
 
     LifecycleAction on_poweroff = LifecycleAction::Destroy;

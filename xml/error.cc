@@ -14,7 +14,7 @@ std::string errorPrefix(int code)
     case VIR_ERR_INVALID_ARG: return "invalid argument: ";
     case VIR_ERR_OPERATION_FAILED: return "operation failed: ";
     case VIR_ERR_XML_ERROR: return "XML error: ";
-    case VIR_ERR_XML_DETAIL: return "XML error: ";
+    case VIR_ERR_XML_DETAIL: return "";  // libvirt prints the detail alone
     case VIR_ERR_DOM_EXIST: return "operation failed: ";
     case VIR_ERR_OPERATION_DENIED: return "operation forbidden: ";
     case VIR_ERR_NO_DOMAIN: return "Domain not found: ";

@@ -27,6 +27,14 @@ struct DeviceRule {
     std::string access;   // subset of "rwm"
 };
 
+// I/O done by the cgroup's tasks (virDomainBlockStats).
+struct BlkioStats {
+    uint64_t readBytes = 0;
+    uint64_t writeBytes = 0;
+    uint64_t readOps = 0;
+    uint64_t writeOps = 0;
+};
+
 class Cgroup {
 public:
     virtual ~Cgroup() = default;
@@ -42,7 +50,7 @@ public:
     virtual void setMemoryHardLimit(uint64_t kib) = 0;   // 0 = unlimited
     virtual void setMemorySoftLimit(uint64_t kib) = 0;
     virtual void setMemorySwapHardLimit(uint64_t kib) = 0;  // memory+swap (v1 memsw semantics)
-    virtual uint64_t memoryHardLimit() const = 0;
+    virtual uint64_t memoryHardLimit() const = 0;         // KiB, 0 = unlimited
     virtual uint64_t memoryUsage() const = 0;             // KiB
     virtual uint64_t oomKillCount() const = 0;           // kills seen in this cgroup
 
@@ -75,6 +83,25 @@ public:
 
     // rmdir in every hierarchy; the cgroup must have no processes.
     virtual void remove() = 0;
+
+    // Statistics added after the first version of this interface; the
+    // defaults report "unsupported" so test doubles need not implement them.
+    // Nanoseconds per host CPU (v1 cpuacct.usage_percpu; v2 has no such file).
+    virtual std::vector<uint64_t> perCpuUsageNs() const
+    {
+        throw Error::make(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_CGROUP, "per-CPU usage is not available");
+    }
+    // KiB of swap in use (v1 memsw.usage - usage; v2 memory.swap.current).
+    virtual uint64_t memorySwapUsage() const
+    {
+        throw Error::make(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_CGROUP, "swap usage is not available");
+    }
+    // Totals over every device, or only "major:minor" when given.
+    virtual BlkioStats blkioStats(const std::string& majmin = "") const
+    {
+        throw Error::make(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_CGROUP,
+                          "block I/O statistics are not available" + (majmin.empty() ? "" : " for " + majmin));
+    }
 };
 
 class Manager {

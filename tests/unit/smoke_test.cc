@@ -12,9 +12,9 @@ class ErrorTest : public CppUnit::TestFixture {
 public:
     void xmlDetailErrorsCarryLibvirtsPrefix()
     {
-        auto e = lxvirt::Error::make(VIR_ERR_XML_DETAIL, VIR_FROM_DOMAIN, "missing name");
+        auto e = lxvirt::Error::make(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "missing name");
         CPPUNIT_ASSERT_EQUAL(std::string("XML error: missing name"), std::string(e.what()));
-        CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_XML_DETAIL), e.code());
+        CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_XML_ERROR), e.code());
     }
     void systemErrorsNameTheErrnoText()
     {

@@ -1,0 +1,868 @@
+// lxvirt-controller: one per running container. Creates the cgroup, clones
+// the container child, reports the start result to the daemon, then
+// supervises init (pidfd), relays the consoles and serves NAME.sock until
+// init exits; finally kills what is left, removes the cgroup and exits.
+//
+//   lxvirt-controller --name NAME --spec-fd N --monitor-fd N [--t0 NS]
+#include "driver/cgroup/cgroup.h"
+#include "driver/container/child.h"
+#include "driver/controller/controller.h"
+#include "driver/controller/spec.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
+using namespace lxvirt;
+using namespace lxvirt::controller;
+using container::ChildMsg;
+using container::MsgType;
+using container::Stamp;
+using container::Step;
+
+namespace {
+
+// A start step failed: reported as "failed ERRNO\tSTEP\tPATH".
+struct StartError {
+    int err;
+    std::string step;
+    std::string path;
+};
+
+[[noreturn]] void startFail(int err, const std::string &step, const std::string &path)
+{
+    throw StartError{err, step, path};
+}
+
+int64_t nowNs()
+{
+    return container::monotonicNs();
+}
+
+void logLine(const std::string &s)
+{
+    std::string line = s + "\n";
+    (void)!write(2, line.data(), line.size());
+}
+
+const char *capNames[] = {"chown",
+                          "dac_override",
+                          "dac_read_search",
+                          "fowner",
+                          "fsetid",
+                          "kill",
+                          "setgid",
+                          "setuid",
+                          "setpcap",
+                          "linux_immutable",
+                          "net_bind_service",
+                          "net_broadcast",
+                          "net_admin",
+                          "net_raw",
+                          "ipc_lock",
+                          "ipc_owner",
+                          "sys_module",
+                          "sys_rawio",
+                          "sys_chroot",
+                          "sys_ptrace",
+                          "sys_pacct",
+                          "sys_admin",
+                          "sys_boot",
+                          "sys_nice",
+                          "sys_resource",
+                          "sys_time",
+                          "sys_tty_config",
+                          "mknod",
+                          "lease",
+                          "audit_write",
+                          "audit_control",
+                          "setfcap",
+                          "mac_override",
+                          "mac_admin",
+                          "syslog",
+                          "wake_alarm",
+                          "block_suspend",
+                          "audit_read",
+                          "perfmon",
+                          "bpf",
+                          "checkpoint_restore"};
+
+int capNumber(const std::string &name)
+{
+    for (size_t i = 0; i < sizeof capNames / sizeof *capNames; ++i)
+        if (name == capNames[i])
+            return int(i);
+    return -1;
+}
+
+// libvirt's default policy: drop sys_module, sys_time, mknod, audit_control
+// and mac_admin unless turned on (sys_boot stays: since Linux 3.4 reboot(2)
+// in a pid namespace only ends that namespace, which is how libvirt decides
+// too); deny = drop all but "on"; allow = drop only "off".
+uint64_t capDropMask(const Spec &s)
+{
+    int last = capng_get_caps_process() == 0 ? CAP_LAST_CAP : 40;
+    uint64_t all = last >= 63 ? ~uint64_t(0) : ((uint64_t(1) << (last + 1)) - 1);
+    uint64_t drop = 0;
+    if (s.cap_policy == "deny")
+        drop = all;
+    else if (s.cap_policy == "default")
+        for (const char *n : {"sys_module", "sys_time", "mknod", "audit_control", "mac_admin"})
+            drop |= uint64_t(1) << capNumber(n);
+    for (const std::string &t : s.caps) {
+        size_t eq = t.find('=');
+        std::string name = t.substr(0, eq);
+        bool on = eq != std::string::npos && t.substr(eq + 1) == "on";
+        int n = capNumber(name);
+        if (n < 0)
+            startFail(EINVAL, "capabilities", name);
+        if (on)
+            drop &= ~(uint64_t(1) << n);
+        else
+            drop |= uint64_t(1) << n;
+    }
+    return drop & all;
+}
+
+// ---------------------------------------------------------------- state
+
+struct Client {
+    Fd fd;
+};
+
+struct Controller {
+    Spec spec;
+    std::string sock_path;
+    Fd listen_fd;
+    Fd daemon_fd; // the connection the daemon started us with
+    std::vector<Client> clients;
+    std::unique_ptr<cgroup::Cgroup> cg;
+    pid_t init_pid = 0;
+    Fd init_pidfd;
+    std::vector<std::unique_ptr<ConsoleRelay>> consoles;
+    std::vector<Fd> loops;
+    Fd sigfd;
+    bool destroyed = false;
+    bool shutdown_requested = false;
+    bool done = false;
+
+    ~Controller()
+    {
+        if (!sock_path.empty())
+            unlink(sock_path.c_str());
+    }
+};
+
+// Kills every task still in the cgroup and removes it; a frozen cgroup is
+// thawed so SIGKILL can be delivered.
+void teardownCgroup(Controller &c)
+{
+    if (!c.cg)
+        return;
+    for (int i = 0; i < 2000; ++i) {
+        try {
+            if (c.cg->isFrozen())
+                c.cg->thaw();
+        } catch (const std::exception &) {
+        }
+        int n = 0;
+        try {
+            n = c.cg->killAll(SIGKILL);
+        } catch (const std::exception &e) {
+            logLine(std::string("cgroup kill: ") + e.what());
+        }
+        if (n == 0) {
+            try {
+                c.cg->remove();
+                c.cg.reset();
+                return;
+            } catch (const std::exception &e) {
+                if (i == 1999)
+                    logLine(std::string("cgroup remove: ") + e.what());
+            }
+        }
+        usleep(500);
+    }
+    c.cg.reset();
+}
+
+// ---------------------------------------------------------------- start
+
+Fd makeListenSocket(Controller &c)
+{
+    c.sock_path = c.spec.run_dir + "/" + c.spec.name + ".sock";
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (c.sock_path.size() >= sizeof sa.sun_path)
+        startFail(ENAMETOOLONG, "monitor socket", c.sock_path);
+    memcpy(sa.sun_path, c.sock_path.c_str(), c.sock_path.size() + 1);
+    Fd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!s)
+        startFail(errno, "monitor socket", c.sock_path);
+    unlink(c.sock_path.c_str());
+    mode_t old = umask(0077);
+    int r = bind(s.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+    umask(old);
+    if (r < 0 || listen(s.get(), 8) < 0) {
+        int e = errno;
+        std::string p = c.sock_path;
+        c.sock_path.clear();
+        startFail(e, "monitor socket", p);
+    }
+    return s;
+}
+
+void applyLimits(Controller &c)
+{
+    const Spec &s = c.spec;
+    cgroup::Cgroup &g = *c.cg;
+    if (s.mem_hard_kib)
+        g.setMemoryHardLimit(s.mem_hard_kib);
+    if (s.mem_soft_kib)
+        g.setMemorySoftLimit(s.mem_soft_kib);
+    if (s.mem_swap_kib)
+        g.setMemorySwapHardLimit(s.mem_swap_kib);
+    if (s.cpu_shares)
+        g.setCpuShares(s.cpu_shares);
+    if (s.cpu_period || s.cpu_quota)
+        g.setCpuPeriodQuota(s.cpu_period ? s.cpu_period : 100000, s.cpu_quota ? s.cpu_quota : -1);
+    if (!s.cpuset_cpus.empty())
+        g.setCpusetCpus(s.cpuset_cpus);
+    if (!s.cpuset_mems.empty())
+        g.setCpusetMems(s.cpuset_mems);
+    if (s.blkio_weight)
+        g.setBlkioWeight(s.blkio_weight);
+    for (const std::string &d : s.blkio_devices) {
+        char majmin[64];
+        long long w, rb, wb, ri, wi;
+        if (sscanf(d.c_str(), "%63s %lld %lld %lld %lld %lld", majmin, &w, &rb, &wb, &ri, &wi) != 6)
+            throw std::runtime_error("bad blkio device '" + d + "'");
+        if (w >= 0)
+            g.setBlkioDeviceWeight(majmin, unsigned(w));
+        auto opt = [](long long v) { return v >= 0 ? std::optional<uint64_t>(v) : std::nullopt; };
+        if (rb >= 0 || wb >= 0 || ri >= 0 || wi >= 0)
+            g.setBlkioThrottle(majmin, opt(rb), opt(wb), opt(ri), opt(wi));
+    }
+}
+
+std::vector<cgroup::DeviceRule> deviceRules(const Controller &c, const std::vector<dev_t> &blocks,
+                                            const std::vector<bool> &blocks_ro)
+{
+    std::vector<cgroup::DeviceRule> r = {{'c', 1, 3, "rwm"}, {'c', 1, 5, "rwm"},    {'c', 1, 7, "rwm"},
+                                         {'c', 1, 8, "rwm"}, {'c', 1, 9, "rwm"},    {'c', 5, 0, "rwm"},
+                                         {'c', 5, 2, "rwm"}, {'c', 10, 229, "rwm"}, {'c', 136, -1, "rwm"}};
+    for (const DeviceSpec &d : c.spec.devices)
+        r.push_back({d.type, d.major, d.minor, d.access});
+    for (size_t i = 0; i < blocks.size(); ++i)
+        r.push_back({'b', long(major(blocks[i])), long(minor(blocks[i])), blocks_ro[i] ? "r" : "rw"});
+    return r;
+}
+
+// A file filesystem becomes a loop device that disappears with its last
+// mount (autoclear), so nothing outlives the container.
+std::string attachLoop(Controller &c, const FsSpec &f)
+{
+    Fd file(open(f.source.c_str(), (f.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC));
+    if (!file)
+        startFail(errno, "loop device", f.source);
+    Fd ctl(open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+    if (!ctl)
+        startFail(errno, "loop device", "/dev/loop-control");
+    for (int attempt = 0; attempt < 32; ++attempt) {
+        int n = ioctl(ctl.get(), LOOP_CTL_GET_FREE);
+        if (n < 0)
+            startFail(errno, "loop device", "/dev/loop-control");
+        std::string dev = "/dev/loop" + std::to_string(n);
+        Fd lo(open(dev.c_str(), (f.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC));
+        if (!lo)
+            startFail(errno, "loop device", dev);
+        loop_config lc{};
+        lc.fd = unsigned(file.get());
+        lc.info.lo_flags = LO_FLAGS_AUTOCLEAR | (f.readonly ? LO_FLAGS_READ_ONLY : 0);
+        if (ioctl(lo.get(), LOOP_CONFIGURE, &lc) == 0) {
+            c.loops.push_back(std::move(lo));
+            return dev;
+        }
+        if (errno != EBUSY)
+            startFail(errno, "loop device", dev);
+    }
+    startFail(EBUSY, "loop device", f.source);
+}
+
+std::vector<std::string> blockFsTypes()
+{
+    std::vector<std::string> out;
+    FILE *f = fopen("/proc/filesystems", "re");
+    if (!f)
+        return out;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "nodev", 5) == 0)
+            continue;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            ++p;
+        p[strcspn(p, "\n")] = '\0';
+        if (*p)
+            out.push_back(p);
+    }
+    fclose(f);
+    return out;
+}
+
+void writeIdMap(pid_t pid, const char *file, const std::vector<std::string> &lines)
+{
+    std::string text;
+    for (const std::string &l : lines)
+        text += l + "\n";
+    std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+    Fd f(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!f || write(f.get(), text.data(), text.size()) != ssize_t(text.size()))
+        startFail(errno, "idmap", path);
+}
+
+void joinShared(const std::string &path, int nstype, const char *what)
+{
+    if (path.empty())
+        return;
+    Fd f(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!f || setns(f.get(), nstype) < 0)
+        startFail(errno, std::string("join ") + what + " namespace", path);
+}
+
+struct Timings {
+    std::vector<std::pair<std::string, long>> steps;
+    void add(const char *name, int64_t from, int64_t to)
+    {
+        steps.emplace_back(name, long((to - from) / 1000));
+    }
+};
+
+// Receives one child message (and fds); 0 on EOF.
+ssize_t recvChild(int fd, ChildMsg &m, std::vector<Fd> &fds)
+{
+    iovec iov{&m, sizeof m};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 16)];
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    for (cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; ++i) {
+            int f;
+            memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
+            fds.emplace_back(f);
+        }
+    }
+    return n;
+}
+
+std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
+{
+    Timings tm;
+    if (t0)
+        tm.add("spawn", t0, tmain);
+    const Spec &s = c.spec;
+
+    // The cgroup comes first: creating it fails if the name is taken, which
+    // keeps a second start from replacing a running controller's socket.
+    int64_t tcg = nowNs();
+    tm.add("setup", tmain, tcg);
+    try {
+        auto mgr = cgroup::Manager::detect(s.cgroup_root);
+        c.cg = mgr->create(s.partition, s.cgroup_name);
+        applyLimits(c);
+    } catch (const Error &e) {
+        startFail(0, "cgroup", e.what());
+    } catch (const std::exception &e) {
+        startFail(0, "cgroup", e.what());
+    }
+
+    // Everything the child needs, allocated before clone().
+    std::vector<std::string> fstypes_s = blockFsTypes();
+    std::vector<const char *> fstypes;
+    for (auto &t : fstypes_s)
+        fstypes.push_back(t.c_str());
+    fstypes.push_back(nullptr);
+
+    container::ChildConfig cfg;
+    std::vector<std::string> sources;
+    sources.reserve(s.filesystems.size());
+    std::vector<std::string> ramdata;
+    ramdata.reserve(s.filesystems.size());
+    std::vector<container::ChildMount> mounts;
+    std::vector<dev_t> blocks;
+    std::vector<bool> blocks_ro;
+    for (const FsSpec &f : s.filesystems) {
+        container::MountKind kind = container::MountKind::Mount;
+        std::string src = f.source;
+        switch (f.kind) {
+        case FsKind::Mount:
+            kind = container::MountKind::Mount;
+            break;
+        case FsKind::Bind:
+            kind = container::MountKind::Bind;
+            break;
+        case FsKind::Ram:
+            kind = container::MountKind::Ram;
+            break;
+        case FsKind::Block:
+            kind = container::MountKind::Block;
+            break;
+        case FsKind::File:
+            kind = container::MountKind::Block;
+            src = attachLoop(c, f);
+            break;
+        }
+        if (kind == container::MountKind::Block) {
+            struct stat st;
+            if (stat(src.c_str(), &st) < 0)
+                startFail(errno, "filesystem", src);
+            if (!S_ISBLK(st.st_mode))
+                startFail(ENOTBLK, "filesystem", src);
+            blocks.push_back(st.st_rdev);
+            blocks_ro.push_back(f.readonly);
+        }
+        sources.push_back(src);
+        if (f.target == "/") {
+            cfg.root_source = sources.back().c_str();
+            cfg.root_kind = kind;
+            cfg.root_readonly = f.readonly;
+            continue;
+        }
+        ramdata.push_back("size=" + std::to_string(f.size_kib) + "k");
+        mounts.push_back({kind, sources.back().c_str(), f.target.c_str(), f.readonly,
+                          f.kind == FsKind::Ram && f.size_kib ? ramdata.back().c_str() : nullptr});
+    }
+    std::vector<container::ChildDevice> devices;
+    for (const DeviceSpec &d : s.devices) {
+        if (d.path.empty())
+            continue;
+        struct stat st;
+        if (stat(d.path.c_str(), &st) < 0)
+            startFail(errno, "hostdev", d.path);
+        devices.push_back({d.path.c_str(), mode_t((st.st_mode & S_IFMT) | 0600), st.st_rdev});
+    }
+    try {
+        c.cg->setDeviceAllowList(deviceRules(c, blocks, blocks_ro));
+    } catch (const std::exception &e) {
+        startFail(0, "cgroup devices", e.what());
+    }
+    int64_t tcgdone = nowNs();
+    tm.add("cgroups", tcg, tcgdone);
+    c.listen_fd = makeListenSocket(c);
+
+    std::vector<std::string> argv_s;
+    argv_s.push_back(s.init);
+    for (auto &a : s.args)
+        argv_s.push_back(a);
+    std::vector<char *> argv, envp;
+    for (auto &a : argv_s)
+        argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto &e : s.env)
+        envp.push_back(const_cast<char *>(e.c_str()));
+    envp.push_back(nullptr);
+
+    cfg.stage = s.run_dir.c_str();
+    cfg.run_dir = s.run_dir.c_str();
+    cfg.hostname = s.hostname.c_str();
+    cfg.own_uts = s.share_uts.empty();
+    cfg.netns = s.netns && s.share_net.empty();
+    cfg.userns = s.userns;
+    cfg.mounts = mounts.data();
+    cfg.nmounts = mounts.size();
+    cfg.devices = devices.data();
+    cfg.ndevices = devices.size();
+    cfg.fstypes = fstypes.data();
+    cfg.consoles = s.consoles ? s.consoles : 1;
+    cfg.cap_drop = capDropMask(s);
+    cfg.init = s.init.c_str();
+    cfg.argv = argv.data();
+    cfg.envp = envp.data();
+    cfg.initdir = s.initdir.c_str();
+    cfg.inituser = s.inituser.c_str();
+    cfg.initgroup = s.initgroup.c_str();
+
+    // Shared namespaces are joined by the controller itself so that the
+    // child inherits them even inside a new user namespace.
+    joinShared(s.share_net, CLONE_NEWNET, "net");
+    joinShared(s.share_ipc, CLONE_NEWIPC, "ipc");
+    joinShared(s.share_uts, CLONE_NEWUTS, "uts");
+
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        startFail(errno, "sync socket", "");
+    Fd mine(sv[0]), theirs(sv[1]);
+    cfg.sync_fd = theirs.get();
+
+    int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD | SIGCHLD;
+    if (s.share_uts.empty())
+        flags |= CLONE_NEWUTS;
+    if (s.share_ipc.empty())
+        flags |= CLONE_NEWIPC;
+    if (cfg.netns)
+        flags |= CLONE_NEWNET;
+    if (s.userns)
+        flags |= CLONE_NEWUSER;
+
+    constexpr size_t kStack = 256 * 1024;
+    void *stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED)
+        startFail(errno, "clone", "stack");
+    int pidfd = -1;
+    int64_t tclone = nowNs();
+    pid_t pid = clone(container::childMain, static_cast<char *>(stack) + kStack, flags, &cfg, &pidfd);
+    int clone_err = errno;
+    munmap(stack, kStack);
+    if (pid < 0)
+        startFail(clone_err, "clone", "");
+    theirs.reset();
+    c.init_pid = pid;
+    c.init_pidfd = Fd(pidfd);
+
+    try {
+        c.cg->addProcess(pid);
+    } catch (const std::exception &e) {
+        startFail(0, "cgroup attach", e.what());
+    }
+    if (s.userns) {
+        writeIdMap(pid, "uid_map", s.uid_map);
+        writeIdMap(pid, "gid_map", s.gid_map);
+    }
+    char go = container::kContinue;
+    if (send(mine.get(), &go, 1, MSG_NOSIGNAL) != 1)
+        startFail(errno, "wait for controller", "");
+
+    ChildMsg m{};
+    ChildMsg ready{};
+    bool got_ready = false;
+    for (;;) {
+        std::vector<Fd> fds;
+        memset(&m, 0, sizeof m);
+        ssize_t n = recvChild(mine.get(), m, fds);
+        if (n < 0)
+            startFail(errno, "sync", "");
+        if (n == 0)
+            break;
+        if (size_t(n) != sizeof m)
+            startFail(EPROTO, "sync", "");
+        if (m.type == MsgType::Consoles) {
+            for (Fd &f : fds)
+                c.consoles.push_back(std::make_unique<ConsoleRelay>(std::move(f)));
+        } else if (m.type == MsgType::Ready) {
+            ready = m;
+            got_ready = true;
+        } else if (m.type == MsgType::Failed) {
+            m.path[sizeof m.path - 1] = '\0';
+            startFail(m.err, container::stepName(Step(m.step)), m.path);
+        }
+    }
+    int64_t texec = nowNs();
+    if (!got_ready) {
+        siginfo_t si{};
+        waitid(P_PIDFD, c.init_pidfd.get(), &si, WEXITED | WNOHANG);
+        startFail(ECHILD, "container child", "exited before exec");
+    }
+    c.loops.clear(); // the mounts hold the loop devices now
+
+    const int64_t *st = ready.stamps;
+    tm.add("clone", tclone, st[container::StampStart]);
+    tm.add("attach", st[container::StampStart], st[container::StampContinued]);
+    tm.add("mounts", st[container::StampContinued], st[container::StampMounts]);
+    tm.add("dev", st[container::StampMounts], st[container::StampDev]);
+    tm.add("pivot", st[container::StampDev], st[container::StampPivot]);
+    tm.add("caps", st[container::StampPivot], st[container::StampCaps]);
+    tm.add("exec", st[container::StampCaps], texec);
+
+    std::string out = "started " + std::to_string(pid) + " " + c.cg->path();
+    for (auto &[name, us] : tm.steps)
+        out += " " + name + "=" + std::to_string(us);
+    // When this report leaves, so that the daemon can time the hand-back.
+    out += " t=" + std::to_string(nowNs());
+    return out;
+}
+
+// ---------------------------------------------------------------- running
+
+const char *reasonName(Controller &c, const siginfo_t &si)
+{
+    if (c.destroyed)
+        return "destroyed";
+    if (si.si_code == CLD_EXITED)
+        return si.si_status == 0 ? "shutdown" : "crashed";
+    if (si.si_status == SIGHUP)
+        return "reboot"; // also what reboot(2) with RB_AUTOBOOT does in a pid ns
+    if (si.si_status == SIGINT)
+        return "shutdown"; // reboot(2) power off / halt in a pid ns
+    if (si.si_status == SIGTERM && c.shutdown_requested)
+        return "shutdown";
+    return "crashed";
+}
+
+void broadcast(Controller &c, const std::string &msg)
+{
+    if (c.daemon_fd)
+        sendMessage(c.daemon_fd.get(), msg);
+    for (Client &cl : c.clients)
+        sendMessage(cl.fd.get(), msg);
+}
+
+void initExited(Controller &c)
+{
+    siginfo_t si{};
+    if (waitid(P_PIDFD, c.init_pidfd.get(), &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+        return;
+    const char *reason = reasonName(c, si);
+    int status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+    for (auto &r : c.consoles)
+        r->flush();
+    c.consoles.clear();
+    teardownCgroup(c);
+    logLine(std::string("init exited: ") + reason + " status " + std::to_string(status));
+    broadcast(c, std::string("exit ") + reason + " " + std::to_string(status));
+    c.done = true;
+}
+
+void handleRequest(Controller &c, int fd, const std::string &req)
+{
+    char verb[32] = "";
+    int a = 0, b = 0;
+    sscanf(req.c_str(), "%31s %d %d", verb, &a, &b);
+    std::string v = verb;
+    auto reply = [&](bool ok, const std::string &err = "") { sendMessage(fd, ok ? "ok" : "error " + err); };
+    if (v == "signal") {
+        if (a == SIGTERM || a == SIGINT)
+            c.shutdown_requested = true;
+        if (syscall(SYS_pidfd_send_signal, c.init_pidfd.get(), a, nullptr, 0) < 0)
+            reply(false, strerror(errno));
+        else
+            reply(true);
+    } else if (v == "killall") {
+        if (a == SIGTERM)
+            c.shutdown_requested = true;
+        try {
+            c.cg->killAll(a);
+            reply(true);
+        } catch (const std::exception &e) {
+            reply(false, e.what());
+        }
+    } else if (v == "destroy") {
+        c.destroyed = true;
+        try {
+            c.cg->killAll(SIGKILL);
+            if (c.cg->isFrozen())
+                c.cg->thaw();
+        } catch (const std::exception &e) {
+            logLine(std::string("destroy: ") + e.what());
+        }
+        reply(true);
+    } else if (v == "console") {
+        if (a < 0 || size_t(a) >= c.consoles.size()) {
+            reply(false, "no console " + std::to_string(a));
+            return;
+        }
+        int theirs = c.consoles[size_t(a)]->attach(b != 0);
+        if (theirs < 0) {
+            reply(false, errno == EBUSY ? "Active console session exists for this domain"
+                                        : std::string(strerror(errno)));
+            return;
+        }
+        sendMessage(fd, "ok", theirs);
+        close(theirs);
+    } else {
+        reply(false, "unknown request '" + v + "'");
+    }
+}
+
+// Reads one request; false when the peer is gone.
+bool serveClient(Controller &c, int fd)
+{
+    char buf[kMaxMessage];
+    ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR;
+    if (n == 0)
+        return false;
+    buf[n] = '\0';
+    handleRequest(c, fd, buf);
+    return true;
+}
+
+void acceptClient(Controller &c)
+{
+    int fd = accept4(c.listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    Client cl{Fd(fd)};
+    sendMessage(fd, "hello " + std::to_string(getpid()) + " " + std::to_string(c.init_pid) + " " +
+                        (c.cg ? c.cg->path() : std::string("-")));
+    c.clients.push_back(std::move(cl));
+}
+
+void run(Controller &c)
+{
+    std::vector<pollfd> fds;
+    while (!c.done) {
+        fds.clear();
+        fds.push_back({c.init_pidfd.get(), POLLIN, 0});
+        fds.push_back({c.listen_fd.get(), POLLIN, 0});
+        fds.push_back({c.sigfd.get(), POLLIN, 0});
+        fds.push_back({c.daemon_fd ? c.daemon_fd.get() : -1, POLLIN, 0});
+        for (Client &cl : c.clients)
+            fds.push_back({cl.fd.get(), POLLIN, 0});
+        size_t console_base = fds.size();
+        for (auto &r : c.consoles)
+            r->addPollFds(fds);
+        if (poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            logLine(std::string("poll: ") + strerror(errno));
+            return;
+        }
+        if (fds[2].revents & POLLIN) {
+            signalfd_siginfo ssi;
+            if (read(c.sigfd.get(), &ssi, sizeof ssi) == sizeof ssi) {
+                logLine("controller got signal " + std::to_string(ssi.ssi_signo) + ": destroying");
+                c.destroyed = true;
+                teardownCgroup(c);
+            }
+        }
+        if (fds[3].revents & (POLLIN | POLLHUP | POLLERR))
+            if (!serveClient(c, c.daemon_fd.get()))
+                c.daemon_fd.reset(); // the daemon went away; we stay
+        for (size_t i = 0; i < c.clients.size();) {
+            if (fds[4 + i].revents & (POLLIN | POLLHUP | POLLERR) && !serveClient(c, c.clients[i].fd.get())) {
+                c.clients.erase(c.clients.begin() + long(i));
+                fds.erase(fds.begin() + long(4 + i));
+                --console_base;
+                continue;
+            }
+            ++i;
+        }
+        size_t idx = console_base;
+        for (auto &r : c.consoles)
+            r->handle(fds, idx);
+        if (fds[1].revents & POLLIN)
+            acceptClient(c);
+        if (fds[0].revents & POLLIN)
+            initExited(c);
+    }
+}
+
+std::string readAll(int fd)
+{
+    std::string out;
+    lseek(fd, 0, SEEK_SET);
+    char buf[8192];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        out.append(buf, size_t(n));
+    }
+    return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    int64_t tmain = nowNs();
+    std::string name;
+    int spec_fd = -1, monitor_fd = -1;
+    int64_t t0 = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string a = argv[i];
+        if (a == "--name")
+            name = argv[i + 1];
+        else if (a == "--spec-fd")
+            spec_fd = atoi(argv[i + 1]);
+        else if (a == "--monitor-fd")
+            monitor_fd = atoi(argv[i + 1]);
+        else if (a == "--t0")
+            t0 = strtoll(argv[i + 1], nullptr, 10);
+    }
+    if (name.empty() || spec_fd < 0 || monitor_fd < 0) {
+        fprintf(stderr, "usage: %s --name NAME --spec-fd N --monitor-fd N [--t0 NS]\n", argv[0]);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    // Do not pin the daemon's working directory (or its mount) for the
+    // container's lifetime.
+    if (chdir("/") < 0)
+        return 1;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+
+    auto c = std::make_unique<Controller>();
+    c->daemon_fd = Fd(monitor_fd);
+    fcntl(monitor_fd, F_SETFD, FD_CLOEXEC);
+    std::string result;
+    try {
+        {
+            Fd sf(spec_fd);
+            c->spec = decodeSpec(readAll(sf.get()));
+        }
+        if (c->spec.name != name)
+            startFail(EINVAL, "spec", "name mismatch");
+        c->sigfd = Fd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+        result = startContainer(*c, t0, tmain);
+    } catch (const StartError &e) {
+        std::string line = "failed " + std::to_string(e.err) + "\t" + e.step + "\t" + e.path;
+        logLine("start failed: " + e.step + " " + e.path +
+                (e.err ? std::string(": ") + strerror(e.err) : ""));
+        if (c->init_pidfd) {
+            syscall(SYS_pidfd_send_signal, c->init_pidfd.get(), SIGKILL, nullptr, 0);
+            siginfo_t si{};
+            waitid(P_PIDFD, c->init_pidfd.get(), &si, WEXITED);
+        }
+        c->consoles.clear();
+        teardownCgroup(*c);
+        sendMessage(c->daemon_fd.get(), line);
+        return 1;
+    } catch (const std::exception &e) {
+        logLine(std::string("start failed: ") + e.what());
+        teardownCgroup(*c);
+        sendMessage(c->daemon_fd.get(), std::string("failed 0\tcontroller\t") + e.what());
+        return 1;
+    }
+    logLine(result);
+    sendMessage(c->daemon_fd.get(), result);
+    run(*c);
+    return 0;
+}

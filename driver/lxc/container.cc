@@ -1,0 +1,804 @@
+// Daemon side of the runtime: launches lxvirt-controller, waits for the
+// start result, and talks to the controller over its monitor socket.
+#include "driver/lxc/container.h"
+
+#include "driver/controller/spec.h"
+#include "driver/lxc/container_spec.h"
+
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+extern char **environ;
+
+namespace lxvirt::lxc {
+
+namespace {
+
+int64_t nowUs()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+int pidfdOpen(pid_t pid)
+{
+    return int(syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Waits up to `ms` for a pidfd to report exit; true if the process is gone.
+bool waitPidfd(int pidfd, int ms)
+{
+    pollfd p{pidfd, POLLIN, 0};
+    int64_t deadline = nowUs() + int64_t(ms) * 1000;
+    for (;;) {
+        int left = int((deadline - nowUs()) / 1000);
+        int r = poll(&p, 1, left < 0 ? 0 : left);
+        if (r > 0)
+            return true;
+        if (r == 0)
+            return false;
+        if (errno != EINTR)
+            return false;
+    }
+}
+
+std::string logPath(const Paths &paths, const std::string &name)
+{
+    return paths.log_dir + "/" + name + ".log";
+}
+
+std::string logTail(const std::string &path, size_t lines = 5)
+{
+    std::ifstream in(path);
+    std::vector<std::string> all;
+    std::string l;
+    while (std::getline(in, l))
+        all.push_back(l);
+    std::string out;
+    size_t from = all.size() > lines ? all.size() - lines : 0;
+    for (size_t i = from; i < all.size(); ++i)
+        out += (out.empty() ? "" : "\n") + all[i];
+    return out;
+}
+
+std::string timestamp()
+{
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03ld+0000", t.tm_year + 1900, t.tm_mon + 1,
+             t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000);
+    return buf;
+}
+
+// One message (+ optional fd) from a SEQPACKET socket. 0 = EOF, -1 = error
+// (errno), -2 = timeout.
+int recvMessage(int fd, std::string &out, int *fd_out, int timeout_ms)
+{
+    if (timeout_ms >= 0) {
+        pollfd p{fd, POLLIN, 0};
+        int r;
+        do {
+            r = poll(&p, 1, timeout_ms);
+        } while (r < 0 && errno == EINTR);
+        if (r == 0)
+            return -2;
+        if (r < 0)
+            return -1;
+    }
+    char buf[controller::kMaxMessage];
+    iovec iov{buf, sizeof buf};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 4)];
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN ? -2 : -1;
+    for (cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; ++i) {
+            int f;
+            memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
+            if (fd_out && *fd_out < 0)
+                *fd_out = f;
+            else
+                close(f);
+        }
+    }
+    out.assign(buf, size_t(n));
+    return n == 0 ? 0 : 1;
+}
+
+bool sendText(int fd, const std::string &s)
+{
+    ssize_t n;
+    do {
+        n = send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n == ssize_t(s.size());
+}
+
+ExitReason parseReason(const std::string &r)
+{
+    if (r == "shutdown")
+        return ExitReason::Shutdown;
+    if (r == "reboot")
+        return ExitReason::Reboot;
+    if (r == "destroyed")
+        return ExitReason::Destroyed;
+    return ExitReason::Crashed;
+}
+
+// Kills whatever is left in a cgroup and removes it; quiet if it is gone.
+void removeCgroup(const std::string &root, const std::string &path)
+{
+    if (path.empty())
+        return;
+    std::unique_ptr<cgroup::Cgroup> cg;
+    try {
+        cg = cgroup::Manager::detect(root)->open(path);
+    } catch (const std::exception &) {
+        return;
+    }
+    for (int i = 0; i < 2000; ++i) {
+        try {
+            if (cg->isFrozen())
+                cg->thaw();
+            if (cg->killAll(SIGKILL) == 0) {
+                cg->remove();
+                return;
+            }
+        } catch (const std::exception &) {
+            if (i > 100)
+                return;
+        }
+        usleep(500);
+    }
+}
+
+// State shared between the Container and its GLib watch, which may outlive
+// the Container by one dispatch.
+struct Monitor {
+    std::mutex mu;
+    std::string name;
+    Paths paths;
+    int fd = -1; // monitor connection
+    int ctrl_pidfd = -1;
+    bool ctrl_is_child = false;
+    pid_t ctrl_pid = 0;
+    std::string cgroup_path;
+    bool exit_seen = false;
+    ExitReason exit_reason = ExitReason::Crashed;
+    bool finished = false;
+    guint source = 0;
+    Container::ExitCallback on_exit;
+
+    ~Monitor() { closeFds(); }
+
+    void closeFds()
+    {
+        if (fd >= 0)
+            close(fd);
+        if (ctrl_pidfd >= 0)
+            close(ctrl_pidfd);
+        fd = ctrl_pidfd = -1;
+    }
+
+    void noteMessage(const std::string &m)
+    {
+        if (m.rfind("exit ", 0) == 0) {
+            exit_seen = true;
+            std::istringstream is(m.substr(5));
+            std::string reason;
+            is >> reason;
+            exit_reason = parseReason(reason);
+        }
+    }
+
+    // Request/response; events met on the way are recorded. Caller holds mu.
+    std::string request(const std::string &req, int *fd_out = nullptr, int timeout_ms = 10000)
+    {
+        if (fd < 0 || !sendText(fd, req))
+            throw Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_LXC,
+                              "domain '" + name + "' is not running");
+        for (;;) {
+            std::string m;
+            int r = recvMessage(fd, m, fd_out, timeout_ms);
+            if (r == 1 && (m == "ok" || m.rfind("error", 0) == 0))
+                return m;
+            if (r == 1) {
+                noteMessage(m);
+                continue;
+            }
+            if (r == -2)
+                throw Error::make(VIR_ERR_OPERATION_TIMEOUT, VIR_FROM_LXC,
+                                  "controller of '" + name + "' did not answer '" + req + "'");
+            throw Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_LXC,
+                              "domain '" + name + "' is not running");
+        }
+    }
+
+    // Reads until EOF or timeout; true on EOF.
+    bool drainUntilEof(int timeout_ms)
+    {
+        int64_t deadline = nowUs() + int64_t(timeout_ms) * 1000;
+        while (fd >= 0) {
+            int left = int((deadline - nowUs()) / 1000);
+            if (left < 0)
+                return false;
+            std::string m;
+            int r = recvMessage(fd, m, nullptr, left);
+            if (r == 1)
+                noteMessage(m);
+            else if (r == -2)
+                return false;
+            else
+                return true;
+        }
+        return true;
+    }
+
+    // The controller is gone (or going): reap it, clean what it could not,
+    // and hand the callback out to be called without the lock held.
+    Container::ExitCallback finish()
+    {
+        if (finished)
+            return nullptr;
+        finished = true;
+        if (source) {
+            g_source_remove(source);
+            source = 0;
+        }
+        if (fd >= 0) {
+            close(fd);
+            fd = -1;
+        }
+        if (ctrl_pidfd >= 0) {
+            if (!waitPidfd(ctrl_pidfd, 5000)) {
+                syscall(SYS_pidfd_send_signal, ctrl_pidfd, SIGKILL, nullptr, 0);
+                waitPidfd(ctrl_pidfd, 5000);
+            }
+            if (ctrl_is_child) {
+                siginfo_t si{};
+                waitid(P_PIDFD, id_t(ctrl_pidfd), &si, WEXITED);
+            }
+        }
+        if (!exit_seen) {
+            // The controller died without reporting: it left its cgroup and
+            // socket behind.
+            removeCgroup(paths.cgroup_root, cgroup_path);
+            unlink((paths.run_dir + "/" + name + ".sock").c_str());
+        }
+        closeFds();
+        return std::move(on_exit);
+    }
+};
+
+gboolean onMonitorEvent(gint, GIOCondition cond, gpointer data)
+{
+    auto mon = *static_cast<std::shared_ptr<Monitor> *>(data);
+    Container::ExitCallback cb;
+    ExitReason reason;
+    {
+        std::lock_guard<std::mutex> lock(mon->mu);
+        if (mon->finished)
+            return G_SOURCE_REMOVE;
+        bool eof = false;
+        for (;;) {
+            std::string m;
+            int r = recvMessage(mon->fd, m, nullptr, 0);
+            if (r == 1) {
+                mon->noteMessage(m);
+                continue;
+            }
+            eof = r == 0 || r == -1;
+            break;
+        }
+        if (!eof && !(cond & (G_IO_HUP | G_IO_ERR)))
+            return G_SOURCE_CONTINUE;
+        mon->source = 0; // removed by returning G_SOURCE_REMOVE
+        cb = mon->finish();
+        reason = mon->exit_seen ? mon->exit_reason : ExitReason::Crashed;
+    }
+    if (cb)
+        cb(reason);
+    return G_SOURCE_REMOVE;
+}
+
+void deleteMonitorRef(gpointer data)
+{
+    delete static_cast<std::shared_ptr<Monitor> *>(data);
+}
+
+void watch(const std::shared_ptr<Monitor> &mon)
+{
+    mon->source = g_unix_fd_add_full(G_PRIORITY_DEFAULT, mon->fd, GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR),
+                                     onMonitorEvent, new std::shared_ptr<Monitor>(mon), deleteMonitorRef);
+}
+
+// Asks a SysV-style init for a runlevel through its initctl FIFO inside the
+// container (/run/initctl or /dev/initctl, resolved inside the container's
+// root so that its symlinks cannot point at host files). A FIFO that is the
+// host's own (a shared root) is skipped. False if there is none.
+bool writeInitctl(pid_t init_pid, char runlevel)
+{
+    std::string root = "/proc/" + std::to_string(init_pid) + "/root";
+    int rootfd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return false;
+    bool done = false;
+    for (const char *fifo : {"run/initctl", "dev/initctl"}) {
+        open_how how{};
+        how.flags = O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        int fd = int(syscall(SYS_openat2, rootfd, fifo, &how, sizeof how));
+        if (fd < 0)
+            continue;
+        struct stat st, host;
+        bool ok = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+                  !(stat((std::string("/") + fifo).c_str(), &host) == 0 && host.st_dev == st.st_dev &&
+                    host.st_ino == st.st_ino);
+        if (ok) {
+            // struct init_request from sysvinit's initreq.h: 384 bytes.
+            unsigned char req[384] = {};
+            int32_t magic = 0x03091969, cmd = 1 /* INIT_CMD_RUNLVL */, level = runlevel;
+            memcpy(req, &magic, 4);
+            memcpy(req + 4, &cmd, 4);
+            memcpy(req + 8, &level, 4);
+            done = write(fd, req, sizeof req) == ssize_t(sizeof req);
+        }
+        close(fd);
+        if (done)
+            break;
+    }
+    close(rootfd);
+    return done;
+}
+
+class ContainerImpl : public Container {
+public:
+    ContainerImpl(std::shared_ptr<Monitor> mon, RunState state, const DomainDef &def)
+        : mon_(std::move(mon)), state_(std::move(state)), userns_(def.needsUserNamespace())
+    {
+        cg_ = cgroup::Manager::detect(mon_->paths.cgroup_root)->open(state_.cgroup_path);
+    }
+
+    ~ContainerImpl() override
+    {
+        // Dropping the handle leaves the container running (as a daemon
+        // exit would); reconnect() finds it again.
+        std::lock_guard<std::mutex> lock(mon_->mu);
+        if (mon_->source) {
+            g_source_remove(mon_->source);
+            mon_->source = 0;
+        }
+        mon_->finished = true;
+        mon_->closeFds();
+    }
+
+    const RunState &runState() const override { return state_; }
+
+    void destroy(bool graceful) override
+    {
+        ExitCallback cb;
+        {
+            std::lock_guard<std::mutex> lock(mon_->mu);
+            if (mon_->finished)
+                return;
+            bool gone = false;
+            if (graceful && mon_->fd >= 0) {
+                try {
+                    mon_->request("killall " + std::to_string(SIGTERM));
+                    gone = mon_->drainUntilEof(5000);
+                } catch (const Error &) {
+                    gone = true;
+                }
+            }
+            if (!gone && mon_->fd >= 0) {
+                // The controller learns why init dies; the killing starts
+                // right here without waiting for it to be scheduled.
+                if (sendText(mon_->fd, "destroy")) {
+                    try {
+                        cg_->killAll(SIGKILL);
+                        if (cg_->isFrozen())
+                            cg_->thaw();
+                    } catch (const std::exception &) {
+                    }
+                }
+                gone = mon_->drainUntilEof(30000);
+            }
+            if (!gone && mon_->ctrl_pidfd >= 0)
+                syscall(SYS_pidfd_send_signal, mon_->ctrl_pidfd, SIGKILL, nullptr, 0);
+            cb = mon_->finish();
+        }
+        if (cb)
+            cb(ExitReason::Destroyed);
+    }
+
+    // libvirt's order: the container's initctl pipe (runlevel 0/6) unless
+    // only SIGNAL was asked for, then the signal unless only INITCTL was.
+    void shutdown(unsigned flags) override
+    {
+        stopInit(flags, VIR_DOMAIN_SHUTDOWN_INITCTL, VIR_DOMAIN_SHUTDOWN_SIGNAL, '0', SIGTERM);
+    }
+    void reboot(unsigned flags) override
+    {
+        stopInit(flags, VIR_DOMAIN_REBOOT_INITCTL, VIR_DOMAIN_REBOOT_SIGNAL, '6', SIGHUP);
+    }
+
+    void suspend() override { cg_->freeze(); }
+    void resume() override { cg_->thaw(); }
+    bool isPaused() const override
+    {
+        try {
+            return cg_->isFrozen();
+        } catch (const std::exception &) {
+            return false;
+        }
+    }
+
+    cgroup::Cgroup &cgroup() override { return *cg_; }
+
+    int openConsole(int index, bool force) override
+    {
+        std::lock_guard<std::mutex> lock(mon_->mu);
+        int fd = -1;
+        std::string r = mon_->request("console " + std::to_string(index) + " " + (force ? "1" : "0"), &fd);
+        if (r != "ok" || fd < 0) {
+            if (fd >= 0)
+                close(fd);
+            std::string why = r.size() > 6 ? r.substr(6) : "no console fd";
+            throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_LXC, why);
+        }
+        return fd;
+    }
+
+    std::vector<int> openNamespaces() override
+    {
+        std::vector<int> fds;
+        std::vector<const char *> names = {"ipc", "uts", "net", "pid", "mnt"};
+        if (userns_)
+            names.insert(names.begin(), "user");
+        for (const char *n : names) {
+            std::string p = "/proc/" + std::to_string(state_.init_pid) + "/ns/" + n;
+            int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                int e = errno;
+                for (int f : fds)
+                    close(f);
+                throw Error::system(e, "cannot open " + p);
+            }
+            fds.push_back(fd);
+        }
+        return fds;
+    }
+
+private:
+    void stopInit(unsigned flags, unsigned initctl_flag, unsigned signal_flag, char runlevel, int sig)
+    {
+        if (flags & ~(initctl_flag | signal_flag))
+            throw Error::make(VIR_ERR_INVALID_ARG, VIR_FROM_LXC,
+                              "unsupported flags (0x" +
+                                  std::to_string(flags & ~(initctl_flag | signal_flag)) + ")");
+        if ((flags == 0 || (flags & initctl_flag)) && writeInitctl(state_.init_pid, runlevel))
+            return;
+        if (flags != 0 && !(flags & signal_flag))
+            throw Error::make(VIR_ERR_OPERATION_UNSUPPORTED, VIR_FROM_LXC,
+                              "Container does not provide an initctl pipe");
+        signalInit(sig);
+    }
+
+    void signalInit(int sig)
+    {
+        std::lock_guard<std::mutex> lock(mon_->mu);
+        std::string r = mon_->request("signal " + std::to_string(sig));
+        if (r != "ok")
+            throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_LXC, r.size() > 6 ? r.substr(6) : r);
+    }
+
+    std::shared_ptr<Monitor> mon_;
+    RunState state_;
+    bool userns_;
+    std::unique_ptr<cgroup::Cgroup> cg_;
+};
+
+class FdGuard {
+public:
+    explicit FdGuard(int fd = -1) : fd_(fd) {}
+    ~FdGuard()
+    {
+        if (fd_ >= 0)
+            close(fd_);
+    }
+    int get() const { return fd_; }
+    int release()
+    {
+        int f = fd_;
+        fd_ = -1;
+        return f;
+    }
+
+private:
+    int fd_;
+};
+
+[[noreturn]] void startError(const std::string &name, const Paths &paths, const std::string &detail)
+{
+    std::string tail = logTail(logPath(paths, name));
+    throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LXC,
+                      "guest failed to start: " + detail + (tail.empty() ? "" : "\n" + tail));
+}
+
+void mkdirs(const std::string &dir)
+{
+    for (size_t i = 1; i <= dir.size(); ++i)
+        if (i == dir.size() || dir[i] == '/')
+            mkdir(dir.substr(0, i).c_str(), 0755);
+}
+
+} // namespace
+
+std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &paths, ExitCallback on_exit,
+                                            StartTimings *timings)
+{
+    int64_t t_start = nowUs();
+    controller::Spec spec = buildSpec(def, paths);
+    std::string wire = controller::encodeSpec(spec);
+
+    mkdirs(paths.run_dir);
+    mkdirs(paths.log_dir);
+    FdGuard memfd(memfd_create("lxvirt-spec", MFD_CLOEXEC));
+    if (memfd.get() < 0 || write(memfd.get(), wire.data(), wire.size()) != ssize_t(wire.size()))
+        throw Error::system(errno, "cannot write the controller spec");
+
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        throw Error::system(errno, "cannot create the monitor socket pair");
+    FdGuard mine(sv[0]), theirs(sv[1]);
+
+    std::string log = logPath(paths, def.name);
+    FdGuard logfd(open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    if (logfd.get() < 0)
+        throw Error::system(errno, "cannot open log file '" + log + "'");
+
+    int64_t t_spawn = nowUs();
+    std::string t0 = std::to_string(t_spawn * 1000);
+    std::vector<std::string> args = {paths.controller_binary, "--name", def.name, "--spec-fd", "3",
+                                     "--monitor-fd",          "4",      "--t0",   t0};
+    std::string header = timestamp() + ": starting up\n";
+    for (auto &a : args)
+        header += (a == args.front() ? "" : " ") + a;
+    header += "\n";
+    (void)!write(logfd.get(), header.data(), header.size());
+
+    std::vector<char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, logfd.get(), 1);
+    posix_spawn_file_actions_adddup2(&fa, logfd.get(), 2);
+    posix_spawn_file_actions_adddup2(&fa, memfd.get(), 3);
+    posix_spawn_file_actions_adddup2(&fa, theirs.get(), 4);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, paths.controller_binary.c_str(), &fa, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        throw Error::system(rc, "cannot execute '" + paths.controller_binary + "'");
+    FdGuard ctrl_pidfd(pidfdOpen(pid));
+    {
+        FdGuard drop(theirs.release());
+    }
+
+    auto reap = [&]() {
+        siginfo_t si{};
+        waitid(P_PID, id_t(pid), &si, WEXITED);
+    };
+    std::string msg;
+    int r = recvMessage(mine.get(), msg, nullptr, 60000);
+    if (r != 1) {
+        if (r == -2) {
+            kill(pid, SIGKILL);
+            reap();
+            removeCgroup(paths.cgroup_root, spec.partition + "/" + spec.cgroup_name);
+            unlink((paths.run_dir + "/" + def.name + ".sock").c_str());
+            startError(def.name, paths, "timed out waiting for the controller");
+        }
+        reap();
+        startError(def.name, paths, "the controller exited before reporting");
+    }
+    if (msg.rfind("failed ", 0) == 0) {
+        reap();
+        // failed ERRNO \t STEP \t PATH
+        std::string rest = msg.substr(7);
+        size_t t1 = rest.find('\t'), t2 = rest.find('\t', t1 == std::string::npos ? 0 : t1 + 1);
+        int err = atoi(rest.c_str());
+        std::string step = t1 == std::string::npos ? rest : rest.substr(t1 + 1, t2 - t1 - 1);
+        std::string path = t2 == std::string::npos ? "" : rest.substr(t2 + 1);
+        std::string detail = step + (path.empty() ? "" : " '" + path + "'") +
+                             (err ? std::string(": ") + std::strerror(err) : "");
+        startError(def.name, paths, detail);
+    }
+    std::istringstream is(msg);
+    std::string word, cgpath;
+    long initpid = 0;
+    is >> word >> initpid >> cgpath;
+    if (word != "started" || initpid <= 0) {
+        kill(pid, SIGKILL);
+        reap();
+        startError(def.name, paths, "unexpected controller reply '" + msg + "'");
+    }
+    StartTimings st;
+    st.steps.emplace_back("prepare", long(t_spawn - t_start));
+    while (is >> word) {
+        size_t eq = word.find('=');
+        if (eq == std::string::npos)
+            continue;
+        if (word.compare(0, eq, "t") == 0)
+            st.steps.emplace_back("report", long(nowUs() - atoll(word.c_str() + 2) / 1000));
+        else
+            st.steps.emplace_back(word.substr(0, eq), atol(word.c_str() + eq + 1));
+    }
+    st.total_us = long(nowUs() - t_start);
+    if (timings)
+        *timings = st;
+
+    auto mon = std::make_shared<Monitor>();
+    mon->name = def.name;
+    mon->paths = paths;
+    mon->fd = mine.release();
+    mon->ctrl_pidfd = ctrl_pidfd.release();
+    mon->ctrl_is_child = true;
+    mon->ctrl_pid = pid;
+    mon->cgroup_path = cgpath;
+    mon->on_exit = std::move(on_exit);
+    fcntl(mon->fd, F_SETFL, fcntl(mon->fd, F_GETFL) | O_NONBLOCK);
+
+    RunState state;
+    state.controller_pid = pid;
+    state.init_pid = pid_t(initpid);
+    state.cgroup_path = cgpath;
+    for (unsigned i = 0; i < spec.consoles; ++i)
+        state.console_ttys.push_back("console" + std::to_string(i));
+    std::unique_ptr<ContainerImpl> c;
+    try {
+        c = std::make_unique<ContainerImpl>(mon, state, def);
+    } catch (...) {
+        // Cannot manage what we cannot see: take it down again.
+        sendText(mon->fd, "destroy");
+        mon->drainUntilEof(30000);
+        mon->finish();
+        throw;
+    }
+    watch(mon);
+    return c;
+}
+
+std::unique_ptr<Container> Container::reconnect(const DomainDef &def, const RunState &state,
+                                                const Paths &paths, ExitCallback on_exit)
+{
+    std::string path = paths.run_dir + "/" + def.name + ".sock";
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path)
+        throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LXC, "socket path too long: " + path);
+    memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    FdGuard fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0 || connect(fd.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0)
+        throw Error::system(errno, "cannot connect to the controller of '" + def.name + "' at " + path);
+    std::string hello;
+    if (recvMessage(fd.get(), hello, nullptr, 5000) != 1)
+        throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LXC,
+                          "no greeting from the controller of '" + def.name + "'");
+    std::istringstream is(hello);
+    std::string word, cgpath;
+    long ctrl = 0, init = 0;
+    is >> word >> ctrl >> init >> cgpath;
+    if (word != "hello" || ctrl <= 0 || init <= 0)
+        throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LXC, "bad greeting '" + hello + "'");
+    if (state.controller_pid && state.controller_pid != ctrl)
+        throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LXC,
+                          "controller of '" + def.name + "' is pid " + std::to_string(ctrl) +
+                              ", state says " + std::to_string(state.controller_pid));
+    FdGuard pidfd(pidfdOpen(pid_t(ctrl)));
+    if (pidfd.get() < 0)
+        throw Error::system(errno, "controller of '" + def.name + "' is gone");
+
+    auto mon = std::make_shared<Monitor>();
+    mon->name = def.name;
+    mon->paths = paths;
+    mon->ctrl_pid = pid_t(ctrl);
+    mon->cgroup_path = cgpath;
+    // An earlier handle in this same process may have spawned it: then it
+    // is still ours to reap.
+    siginfo_t si{};
+    mon->ctrl_is_child = waitid(P_PID, id_t(ctrl), &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+    mon->on_exit = std::move(on_exit);
+    mon->fd = fd.release();
+    mon->ctrl_pidfd = pidfd.release();
+    fcntl(mon->fd, F_SETFL, fcntl(mon->fd, F_GETFL) | O_NONBLOCK);
+
+    RunState st = state;
+    st.controller_pid = pid_t(ctrl);
+    st.init_pid = pid_t(init);
+    st.cgroup_path = cgpath;
+    auto c = std::make_unique<ContainerImpl>(mon, st, def);
+    watch(mon);
+    return c;
+}
+
+void Container::cleanupStale(const DomainDef &def, const RunState &state, const Paths &paths)
+{
+    if (state.controller_pid > 0) {
+        // Only a process that really is this domain's controller is killed.
+        std::ifstream in("/proc/" + std::to_string(state.controller_pid) + "/cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        for (char &ch : cmd)
+            if (ch == '\0')
+                ch = ' ';
+        if (cmd.find("lxvirt-controller") != std::string::npos &&
+            cmd.find("--name " + def.name + " ") != std::string::npos) {
+            int pfd = pidfdOpen(state.controller_pid);
+            if (pfd >= 0) {
+                syscall(SYS_pidfd_send_signal, pfd, SIGKILL, nullptr, 0);
+                waitPidfd(pfd, 5000);
+                siginfo_t si{};
+                waitid(P_PIDFD, id_t(pfd), &si, WEXITED | WNOHANG);
+                close(pfd);
+            }
+        }
+    }
+    std::string cg = state.cgroup_path;
+    if (cg.empty()) {
+        std::string part = def.resource_partition.empty() ? "/machine" : def.resource_partition;
+        cg = part + "/" + cgroup::cgroupNameFor(def.name);
+    }
+    removeCgroup(paths.cgroup_root, cg);
+    unlink((paths.run_dir + "/" + def.name + ".sock").c_str());
+}
+
+} // namespace lxvirt::lxc

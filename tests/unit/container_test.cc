@@ -1,0 +1,1105 @@
+// Integration tests of the container runtime: real containers started
+// through lxvirt::lxc::Container (controller, namespaces, cgroups), checked
+// from inside with the static tests/init helper in a busybox test rootfs.
+// Needs root; skips with the reason otherwise.
+#include "driver/cgroup/cgroup.h"
+#include "driver/controller/spec.h"
+#include "driver/lxc/container.h"
+#include "driver/lxc/container_spec.h"
+#include "tests/unit/tap.h"
+#include "xml/domain_def.h"
+
+#include <cppunit/extensions/HelperMacros.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace lxvirt;
+using lxc::Container;
+using lxc::ExitReason;
+
+namespace {
+
+std::string readFile(const std::string &path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool exists(const std::string &p)
+{
+    struct stat st;
+    return lstat(p.c_str(), &st) == 0;
+}
+
+int run(const std::string &cmd)
+{
+    int rc = system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+std::vector<std::string> lines(const std::string &s)
+{
+    std::vector<std::string> out;
+    std::istringstream is(s);
+    std::string l;
+    while (std::getline(is, l))
+        out.push_back(l);
+    return out;
+}
+
+const char *reasonName(ExitReason r)
+{
+    switch (r) {
+    case ExitReason::Shutdown:
+        return "shutdown";
+    case ExitReason::Reboot:
+        return "reboot";
+    case ExitReason::Crashed:
+        return "crashed";
+    case ExitReason::Destroyed:
+        return "destroyed";
+    }
+    return "?";
+}
+
+std::set<std::string> fdTargets()
+{
+    std::set<std::string> out;
+    DIR *d = opendir("/proc/self/fd");
+    while (dirent *e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        char buf[512];
+        std::string p = std::string("/proc/self/fd/") + e->d_name;
+        ssize_t n = readlink(p.c_str(), buf, sizeof buf - 1);
+        if (n > 0) {
+            buf[n] = 0;
+            out.insert(std::string(e->d_name) + " " + buf);
+        }
+    }
+    closedir(d);
+    return out;
+}
+
+// One temp dir, rootfs and cgroup partition per test program run.
+struct World {
+    std::string tmp, rootfs, partition;
+    lxc::Paths paths;
+    std::string skip;
+    int counter = 0;
+
+    World()
+    {
+        if (geteuid() != 0) {
+            skip = "needs root (namespaces, cgroups, mounts)";
+            return;
+        }
+        std::string build = test::buildDir();
+        std::string init = build + "/tests/init";
+        paths.controller_binary = build + "/driver/controller/lxvirt-controller";
+        if (!exists(init) || !exists(paths.controller_binary)) {
+            skip = "tests/init or lxvirt-controller not built";
+            return;
+        }
+        char t[] = "/tmp/lxvirt-rt-XXXXXX";
+        if (!mkdtemp(t)) {
+            skip = "mkdtemp failed";
+            return;
+        }
+        tmp = t;
+        // Root in a user namespace is an unprivileged host uid: it must be
+        // able to reach the rootfs and the run dir.
+        chmod(t, 0755);
+        rootfs = tmp + "/rootfs";
+        int rc = run("sh " + test::srcDir() + "/tests/rootfs/mkrootfs.sh " + rootfs + " " + init);
+        if (rc == 77) {
+            skip = "busybox-static is not installed";
+            return;
+        }
+        if (rc != 0) {
+            skip = "mkrootfs.sh failed";
+            return;
+        }
+        paths.run_dir = tmp + "/run";
+        paths.log_dir = tmp + "/log";
+        mkdir(paths.run_dir.c_str(), 0700);
+        mkdir(paths.log_dir.c_str(), 0700);
+        partition = "/lxvirt-rt-" + std::to_string(getpid());
+    }
+
+    ~World()
+    {
+        if (!partition.empty())
+            for (const char *ctl : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory",
+                                    "pids", "systemd", "unified"})
+                rmdir((paths.cgroup_root + "/" + ctl + partition).c_str());
+        if (!tmp.empty() && tmp.rfind("/tmp/lxvirt-rt-", 0) == 0)
+            run("umount -R " + rootfs + " 2>/dev/null; rm -rf " + tmp);
+    }
+
+    // Every place a container's cgroup could be left behind.
+    std::vector<std::string> cgroupDirs(const std::string &rel)
+    {
+        std::vector<std::string> out;
+        for (const char *ctl : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids"})
+            if (exists(paths.cgroup_root + "/" + ctl + rel))
+                out.push_back(paths.cgroup_root + "/" + ctl + rel);
+        return out;
+    }
+};
+
+World &world()
+{
+    static World w;
+    return w;
+}
+
+// A running (or finished) test container with its output directory.
+struct Box {
+    std::unique_ptr<Container> c;
+    std::string name, outdir;
+    DomainDef def;
+    std::optional<ExitReason> exited;
+    std::shared_ptr<std::optional<ExitReason>> exit_slot = std::make_shared<std::optional<ExitReason>>();
+    lxc::StartTimings timings;
+
+    ~Box()
+    {
+        if (c)
+            c->destroy(false);
+    }
+    std::optional<ExitReason> reason() const { return *exit_slot; }
+};
+
+void iterate(int ms)
+{
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+        while (g_main_context_iteration(nullptr, FALSE)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+// Iterates the main loop until pred() or the timeout.
+template <class F> bool waitFor(F pred, int ms = 10000)
+{
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+        while (g_main_context_iteration(nullptr, FALSE)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+DomainDef baseDef(const std::string &tag, std::vector<std::string> args, std::string &outdir)
+{
+    World &w = world();
+    DomainDef d;
+    d.name = "rt" + std::to_string(getpid()) + "-" + tag + "-" + std::to_string(++w.counter);
+    d.uuid = uuidGenerate();
+    d.memory_kib = d.current_memory_kib = 256 * 1024;
+    d.resource_partition = w.partition;
+    d.init = "/sbin/init";
+    d.initargs = std::move(args);
+    outdir = w.tmp + "/out-" + d.name;
+    mkdir(outdir.c_str(), 0755);
+    FilesystemDef root;
+    root.type = FsType::Mount;
+    root.source = w.rootfs;
+    root.target = "/";
+    root.readonly = true;
+    FilesystemDef out;
+    out.type = FsType::Mount;
+    out.source = outdir;
+    out.target = "/out";
+    d.filesystems = {root, out};
+    d.consoles.push_back(ConsoleDef{});
+    return d;
+}
+
+std::unique_ptr<Box> startBox(DomainDef def, const std::string &outdir)
+{
+    auto b = std::make_unique<Box>();
+    b->def = std::move(def);
+    b->name = b->def.name;
+    b->outdir = outdir;
+    auto slot = b->exit_slot;
+    b->c = Container::start(
+        b->def, world().paths, [slot](ExitReason r) { *slot = r; }, &b->timings);
+    return b;
+}
+
+// Starts `init -o /out/answer -w ARGS...` and returns the answer.
+std::string ask(std::unique_ptr<Box> &b, const std::string &tag, std::vector<std::string> args,
+                std::function<void(DomainDef &)> tweak = nullptr)
+{
+    std::string outdir;
+    args.insert(args.begin(), {"-o", "/out/answer", "-w"});
+    DomainDef d = baseDef(tag, args, outdir);
+    if (tweak)
+        tweak(d);
+    b = startBox(d, outdir);
+    std::string answer = outdir + "/answer";
+    bool ok = waitFor([&] { return exists(answer) || b->reason(); });
+    CPPUNIT_ASSERT_MESSAGE("no answer from the container", ok && exists(answer));
+    return readFile(answer);
+}
+
+void requireWorld()
+{
+    if (!world().skip.empty())
+        throw test::Skip(world().skip);
+}
+
+} // namespace
+
+class ContainerTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ContainerTest);
+    CPPUNIT_TEST(initIsPidOneAndSeesOnlyItsOwnProcesses);
+    CPPUNIT_TEST(containerHasTheDomainNameAsHostname);
+    CPPUNIT_TEST(containerSeesOnlyItsOwnMounts);
+    CPPUNIT_TEST(containerDevHoldsOnlyTheMinimalNodes);
+    CPPUNIT_TEST(hostDevicesAreDeniedByTheDeviceCgroupEvenWithMknod);
+    CPPUNIT_TEST(initEnvironmentFollowsLibvirt);
+    CPPUNIT_TEST(defaultCapabilitiesDropModuleTimeAndMknod);
+    CPPUNIT_TEST(readonlyRootRefusesWritesAndRemountWithoutSysAdmin);
+    CPPUNIT_TEST(containerWithoutRootSharesHostRootReadOnlyWithPrivateTmp);
+    CPPUNIT_TEST(initUserAndGroupAreLookedUpInTheContainer);
+    CPPUNIT_TEST(initRunsInTheContainersCgroup);
+    CPPUNIT_TEST(memhogAboveTheHardLimitIsOomKilledAndReportedCrashed);
+    CPPUNIT_TEST(cpusetPinsTheContainer);
+    CPPUNIT_TEST(cpuQuotaHoldsUsageAtTheQuota);
+    CPPUNIT_TEST(suspendFreezesAndResumeThaws);
+    CPPUNIT_TEST(destroyLeavesNoProcessCgroupMountLoopDeviceOrFd);
+    CPPUNIT_TEST(gracefulDestroyLetsInitExitOnSigterm);
+    CPPUNIT_TEST(shutdownIsReportedAsShutdown);
+    CPPUNIT_TEST(rebootInsideTheContainerIsReportedAsReboot);
+    CPPUNIT_TEST(shutdownAndRebootUseTheInitctlPipeWhenThereIsOne);
+    CPPUNIT_TEST(nonZeroExitIsReportedAsCrashed);
+    CPPUNIT_TEST(reconnectFindsTheContainerAfterTheHandleIsDropped);
+    CPPUNIT_TEST(containerSurvivesTheDeathOfTheProcessThatStartedIt);
+    CPPUNIT_TEST(deadControllerIsCleanedUpAndReportedCrashed);
+    CPPUNIT_TEST(consoleRelaysOutputAndInput);
+    CPPUNIT_TEST(startFailureForMissingInitNamesStepPathAndErrno);
+    CPPUNIT_TEST(startFailureForBadRootNamesStepPathAndErrno);
+    CPPUNIT_TEST(secondStartOfARunningNameFailsAndLeavesTheFirstIntact);
+    CPPUNIT_TEST(userNamespaceMapsRootToTheIdmapTarget);
+    CPPUNIT_TEST(privnetGivesAPrivateNetworkWithOnlyLoopback);
+    CPPUNIT_TEST(shareutsByNameJoinsAnotherContainersUtsNamespace);
+    CPPUNIT_TEST(startAndDestroyLatencyAndControllerPss);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override { requireWorld(); }
+
+    void initIsPidOneAndSeesOnlyItsOwnProcesses()
+    {
+        std::unique_ptr<Box> b;
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b, "pids", {"pids"}));
+        std::unique_ptr<Box> b2;
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b2, "pid", {"pid"}));
+        CPPUNIT_ASSERT(b2->c->runState().init_pid > 1);
+        CPPUNIT_ASSERT(b2->c->runState().init_pid != b->c->runState().init_pid);
+    }
+
+    void containerHasTheDomainNameAsHostname()
+    {
+        std::unique_ptr<Box> b;
+        std::string h = ask(b, "host", {"hostname"});
+        CPPUNIT_ASSERT_EQUAL(b->name + "\n", h);
+        char mine[256] = "";
+        gethostname(mine, sizeof mine);
+        CPPUNIT_ASSERT(std::string(mine) != b->name);
+    }
+
+    void containerSeesOnlyItsOwnMounts()
+    {
+        std::unique_ptr<Box> b;
+        std::string m = ask(b, "mounts", {"mounts"});
+        std::set<std::string> allowed = {"/",           "/out",         "/proc",    "/proc/sys",
+                                         "/sys",        "/dev",         "/dev/pts", "/dev/shm",
+                                         "/dev/mqueue", "/dev/console", "/dev/tty1"};
+        std::set<std::string> seen;
+        for (auto &l : lines(m)) {
+            std::istringstream is(l);
+            std::string src, target, type, opts;
+            is >> src >> target >> type >> opts;
+            seen.insert(target);
+            CPPUNIT_ASSERT_MESSAGE("unexpected mount in the container: " + l, allowed.count(target));
+            if (target == "/" || target == "/sys" || target == "/proc/sys")
+                CPPUNIT_ASSERT_MESSAGE(target + " must be read-only: " + l, opts.rfind("ro", 0) == 0);
+        }
+        for (const char *must : {"/", "/proc", "/sys", "/dev", "/dev/pts", "/out"})
+            CPPUNIT_ASSERT_MESSAGE(std::string("missing mount ") + must, seen.count(must));
+        // And the host does not see the container's mounts.
+        std::string host = readFile("/proc/self/mounts");
+        CPPUNIT_ASSERT(host.find(world().rootfs) == std::string::npos);
+    }
+
+    void containerDevHoldsOnlyTheMinimalNodes()
+    {
+        std::unique_ptr<Box> b;
+        auto l = lines(ask(b, "dev", {"devices"}));
+        std::set<std::string> got(l.begin(), l.end());
+        std::set<std::string> want = {"null",    "zero",  "full",   "random", "urandom", "tty",
+                                      "console", "tty1",  "ptmx",   "pts",    "shm",     "mqueue",
+                                      "fd",      "stdin", "stdout", "stderr"};
+        CPPUNIT_ASSERT(got == want);
+    }
+
+    void hostDevicesAreDeniedByTheDeviceCgroupEvenWithMknod()
+    {
+        std::unique_ptr<Box> b;
+        // mknod allowed by capability, the node is still unusable: 1:1 is /dev/mem.
+        std::string a = ask(b, "mknod", {"mknod", "/dev/mem", "1", "1"}, [](DomainDef &d) {
+            d.has_capabilities = true;
+            d.caps.push_back({"mknod", true});
+        });
+        // The device cgroup refuses the mknod itself (no 'm' for 1:1), or the open.
+        CPPUNIT_ASSERT_MESSAGE(a, a == "error: mknod: Operation not permitted\n" ||
+                                      a == "error: open: Operation not permitted\n");
+        std::unique_ptr<Box> b2;
+        CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), ask(b2, "null", {"open", "/dev/null"}));
+    }
+
+    void initEnvironmentFollowsLibvirt()
+    {
+        std::unique_ptr<Box> b;
+        auto l = lines(ask(b, "env", {"env"}, [](DomainDef &d) {
+            d.initenv.push_back({"FOO", "bar baz"});
+            d.cmdline = "quiet";
+        }));
+        std::set<std::string> env(l.begin(), l.end());
+        std::string uuid = uuidToString(b->def.uuid);
+        for (std::string want :
+             {std::string("PATH=/bin:/sbin"), std::string("TERM=linux"), std::string("container=lxc-libvirt"),
+              std::string("HOME=/"), "container_uuid=" + uuid, "LIBVIRT_LXC_UUID=" + uuid,
+              "LIBVIRT_LXC_NAME=" + b->name, std::string("LIBVIRT_LXC_CMDLINE=quiet"),
+              std::string("FOO=bar baz")})
+            CPPUNIT_ASSERT_MESSAGE("missing " + want, env.count(want));
+    }
+
+    static uint64_t capField(const std::string &status, const std::string &field)
+    {
+        for (auto &l : lines(status))
+            if (l.rfind(field + ":", 0) == 0)
+                return std::stoull(l.substr(field.size() + 1), nullptr, 16);
+        CPPUNIT_FAIL("no " + field);
+        return 0;
+    }
+
+    void defaultCapabilitiesDropModuleTimeAndMknod()
+    {
+        std::unique_ptr<Box> b;
+        std::string s = ask(b, "caps", {"caps"});
+        for (const char *f : {"CapEff", "CapBnd"}) {
+            uint64_t v = capField(s, f);
+            CPPUNIT_ASSERT_MESSAGE(f, !(v & (1ull << 16))); // sys_module
+            CPPUNIT_ASSERT_MESSAGE(f, !(v & (1ull << 25))); // sys_time
+            CPPUNIT_ASSERT_MESSAGE(f, !(v & (1ull << 27))); // mknod
+            CPPUNIT_ASSERT_MESSAGE(f, !(v & (1ull << 30))); // audit_control
+            CPPUNIT_ASSERT_MESSAGE(f, (v & (1ull << 21)));  // sys_admin kept
+            CPPUNIT_ASSERT_MESSAGE(f, (v & (1ull << 22)));  // sys_boot kept
+        }
+        std::unique_ptr<Box> b2;
+        std::string deny = ask(b2, "capdeny", {"caps"}, [](DomainDef &d) {
+            d.has_capabilities = true;
+            d.cap_policy = CapPolicy::Deny;
+            d.caps.push_back({"kill", true});
+        });
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1) << 5, capField(deny, "CapEff"));
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1) << 5, capField(deny, "CapBnd"));
+    }
+
+    void readonlyRootRefusesWritesAndRemountWithoutSysAdmin()
+    {
+        std::unique_ptr<Box> b;
+        CPPUNIT_ASSERT_EQUAL(std::string("error: Read-only file system\n"),
+                             ask(b, "rowrite", {"write", "/probe", "x"}));
+        CPPUNIT_ASSERT(!exists(world().rootfs + "/probe"));
+        std::unique_ptr<Box> b2;
+        std::string r = ask(b2, "remount", {"remount", "/"}, [](DomainDef &d) {
+            d.has_capabilities = true;
+            d.caps.push_back({"sys_admin", false});
+        });
+        CPPUNIT_ASSERT_EQUAL(std::string("error: Operation not permitted\n"), r);
+        std::unique_ptr<Box> b3;
+        CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), ask(b3, "outwrite", {"write", "/out/x", "y"}));
+        CPPUNIT_ASSERT_EQUAL(std::string("y"), readFile(b3->outdir + "/x"));
+    }
+
+    void containerWithoutRootSharesHostRootReadOnlyWithPrivateTmp()
+    {
+        // No '/' filesystem: the host root, read-only, tmpfs on /tmp.
+        std::string outdir;
+        DomainDef d = baseDef("app", {"-o", "/out/answer", "-w", "write", "/etc/lxvirt-probe", "x"}, outdir);
+        // The rootfs lives under /tmp, which such a container sees as its own
+        // empty tmpfs: run the helper from the build tree.
+        d.init = test::buildDir() + "/tests/init";
+        d.filesystems.erase(d.filesystems.begin());
+        auto b = startBox(d, outdir);
+        CPPUNIT_ASSERT(waitFor([&] { return exists(outdir + "/answer") || b->reason(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("error: Read-only file system\n"), readFile(outdir + "/answer"));
+        CPPUNIT_ASSERT(!exists("/etc/lxvirt-probe"));
+
+        std::string outdir2;
+        DomainDef d2 =
+            baseDef("apptmp", {"-o", "/out/answer", "-w", "write", "/tmp/lxvirt-probe", "x"}, outdir2);
+        d2.init = test::buildDir() + "/tests/init";
+        d2.filesystems.erase(d2.filesystems.begin());
+        auto b2 = startBox(d2, outdir2);
+        CPPUNIT_ASSERT(waitFor([&] { return exists(outdir2 + "/answer") || b2->reason(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), readFile(outdir2 + "/answer"));
+        CPPUNIT_ASSERT(!exists("/tmp/lxvirt-probe"));
+    }
+
+    void initUserAndGroupAreLookedUpInTheContainer()
+    {
+        std::unique_ptr<Box> b;
+        std::string s = ask(b, "user", {"status"}, [](DomainDef &d) {
+            chmod(d.filesystems[1].source.c_str(), 0777);
+            d.inituser = "tester";
+            d.initgroup = "testers";
+        });
+        bool uid = false, gid = false;
+        for (auto &l : lines(s)) {
+            if (l.rfind("Uid:", 0) == 0)
+                uid = l.find("1234") != std::string::npos;
+            if (l.rfind("Gid:", 0) == 0)
+                gid = l.find("1235") != std::string::npos;
+        }
+        CPPUNIT_ASSERT(uid && gid);
+    }
+
+    void initRunsInTheContainersCgroup()
+    {
+        std::unique_ptr<Box> b;
+        std::string s = ask(b, "cg", {"cgroup"});
+        std::string rel = b->c->runState().cgroup_path;
+        CPPUNIT_ASSERT_EQUAL(world().partition + "/" + cgroup::cgroupNameFor(b->name), rel);
+        bool mem = false;
+        for (auto &l : lines(s))
+            if (l.find(":memory:") != std::string::npos)
+                mem = l.find(rel) != std::string::npos;
+        CPPUNIT_ASSERT_MESSAGE(s, mem);
+        auto pids = b->c->cgroup().processes();
+        CPPUNIT_ASSERT(std::find(pids.begin(), pids.end(), b->c->runState().init_pid) != pids.end());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(256 * 1024), b->c->cgroup().memoryHardLimit());
+    }
+
+    void memhogAboveTheHardLimitIsOomKilledAndReportedCrashed()
+    {
+        std::string outdir;
+        DomainDef d = baseDef("oom", {"-o", "/out/answer", "memhog", "256"}, outdir);
+        d.mem_hard_limit_kib = 32 * 1024;
+        auto b = startBox(d, outdir);
+        CPPUNIT_ASSERT(waitFor([&] { return b->reason().has_value(); }, 20000));
+        CPPUNIT_ASSERT_EQUAL(std::string("crashed"), std::string(reasonName(*b->reason())));
+        CPPUNIT_ASSERT(!exists(outdir + "/answer"));
+        b->c.reset();
+    }
+
+    void cpusetPinsTheContainer()
+    {
+        if (std::thread::hardware_concurrency() < 2)
+            throw test::Skip("needs two CPUs");
+        std::unique_ptr<Box> b;
+        std::string s = ask(b, "cpuset", {"status"}, [](DomainDef &d) { d.vcpu_cpuset = "0-1,^0"; });
+        bool pinned = false;
+        for (auto &l : lines(s))
+            if (l.rfind("Cpus_allowed_list:", 0) == 0)
+                pinned = l.substr(l.find(':') + 1).find_first_not_of(" \t") != std::string::npos &&
+                         l.substr(l.find_first_not_of(" \t", l.find(':') + 1)) == "1";
+        CPPUNIT_ASSERT_MESSAGE(s, pinned);
+    }
+
+    void cpuQuotaHoldsUsageAtTheQuota()
+    {
+        std::string outdir;
+        DomainDef d = baseDef("quota", {"-o", "/out/answer", "spin"}, outdir);
+        d.cpu_period = 100000;
+        d.cpu_quota = 20000; // 20% of one CPU
+        auto b = startBox(d, outdir);
+        CPPUNIT_ASSERT(waitFor([&] { return exists(outdir + "/answer"); }));
+        uint64_t u0 = b->c->cgroup().cpuUsageNs();
+        auto t0 = std::chrono::steady_clock::now();
+        iterate(1000);
+        uint64_t used = b->c->cgroup().cpuUsageNs() - u0;
+        double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double share = double(used) / 1e9 / wall;
+        CPPUNIT_ASSERT_MESSAGE("cpu share " + std::to_string(share), share <= 0.20 * 1.25);
+        CPPUNIT_ASSERT_MESSAGE("cpu share " + std::to_string(share), share > 0.01);
+    }
+
+    void suspendFreezesAndResumeThaws()
+    {
+        std::string outdir;
+        DomainDef d = baseDef("freeze", {"count", "/out/count"}, outdir);
+        auto b = startBox(d, outdir);
+        std::string f = outdir + "/count";
+        CPPUNIT_ASSERT(waitFor([&] { return exists(f); }));
+        b->c->suspend();
+        CPPUNIT_ASSERT(b->c->isPaused());
+        std::string v1 = readFile(f);
+        iterate(150);
+        CPPUNIT_ASSERT_EQUAL(v1, readFile(f));
+        b->c->resume();
+        CPPUNIT_ASSERT(!b->c->isPaused());
+        CPPUNIT_ASSERT(waitFor([&] { return readFile(f) != v1; }, 2000));
+        // Destroying a frozen container works too.
+        b->c->suspend();
+        b->c->destroy(false);
+        CPPUNIT_ASSERT_EQUAL(std::string("destroyed"), std::string(reasonName(*b->reason())));
+        b->c.reset();
+    }
+
+    void destroyLeavesNoProcessCgroupMountLoopDeviceOrFd()
+    {
+        World &w = world();
+        std::string img = w.tmp + "/disk.img";
+        bool loop = exists("/dev/loop-control") &&
+                    run("truncate -s 8M " + img + " && mkfs.ext4 -q -F " + img + " >/dev/null 2>&1") == 0;
+        // Warm up: the GLib main context and the cgroup library open fds once.
+        {
+            std::unique_ptr<Box> warm;
+            ask(warm, "warm", {"pid"});
+        }
+        auto fds_before = fdTargets();
+        std::string mounts_before = readFile("/proc/self/mounts");
+
+        std::string outdir;
+        DomainDef d = baseDef("gone", {"forkbomb", "20"}, outdir);
+        d.initargs = {"-o", "/out/answer", "-w", "forkbomb", "20"};
+        FilesystemDef ram;
+        ram.type = FsType::Ram;
+        ram.ram_usage_kib = 1024;
+        ram.target = "/scratch";
+        d.filesystems.push_back(ram);
+        if (loop) {
+            FilesystemDef file;
+            file.type = FsType::File;
+            file.source = img;
+            file.target = "/disk";
+            d.filesystems.push_back(file);
+        }
+        d.filesystems[0].readonly = false;
+        run("mkdir -p " + w.rootfs + "/scratch " + w.rootfs + "/disk");
+        d.filesystems[0].readonly = true;
+        auto b = startBox(d, outdir);
+        CPPUNIT_ASSERT(waitFor([&] { return exists(outdir + "/answer"); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("forked 20\n"), readFile(outdir + "/answer"));
+        lxc::RunState st = b->c->runState();
+        auto pids = b->c->cgroup().processes();
+        CPPUNIT_ASSERT_EQUAL(size_t(21), pids.size());
+        if (loop)
+            CPPUNIT_ASSERT(run("losetup -j " + img + " | grep -q loop") == 0);
+
+        b->c->destroy(false);
+        CPPUNIT_ASSERT_EQUAL(std::string("destroyed"), std::string(reasonName(*b->reason())));
+        for (pid_t p : pids)
+            CPPUNIT_ASSERT_MESSAGE("process " + std::to_string(p) + " survived", kill(p, 0) < 0);
+        CPPUNIT_ASSERT(kill(st.controller_pid, 0) < 0);
+        CPPUNIT_ASSERT(w.cgroupDirs(st.cgroup_path).empty());
+        CPPUNIT_ASSERT(!exists(w.paths.run_dir + "/" + b->name + ".sock"));
+        CPPUNIT_ASSERT_EQUAL(mounts_before, readFile("/proc/self/mounts"));
+        if (loop)
+            CPPUNIT_ASSERT_MESSAGE("loop device left", run("losetup -j " + img + " | grep -q loop") != 0);
+        b->c.reset();
+        CPPUNIT_ASSERT(fds_before == fdTargets());
+        if (!loop)
+            throw test::Skip("loop devices or mkfs.ext4 unavailable: loop part not checked");
+    }
+
+    void gracefulDestroyLetsInitExitOnSigterm()
+    {
+        std::unique_ptr<Box> b;
+        ask(b, "graceful", {"pid"});
+        auto t0 = std::chrono::steady_clock::now();
+        b->c->destroy(true);
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+                      .count();
+        CPPUNIT_ASSERT_EQUAL(std::string("destroyed"), std::string(reasonName(*b->reason())));
+        CPPUNIT_ASSERT_MESSAGE("init handles SIGTERM, no need to wait: " + std::to_string(ms) + " ms",
+                               ms < 2000);
+        b->c.reset();
+    }
+
+    void shutdownIsReportedAsShutdown()
+    {
+        std::unique_ptr<Box> b;
+        ask(b, "shutdown", {"pid"});
+        b->c->shutdown(0);
+        CPPUNIT_ASSERT(waitFor([&] { return b->reason().has_value(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("shutdown"), std::string(reasonName(*b->reason())));
+        CPPUNIT_ASSERT(world().cgroupDirs(b->c->runState().cgroup_path).empty());
+        b->c.reset();
+    }
+
+    void rebootInsideTheContainerIsReportedAsReboot()
+    {
+        std::unique_ptr<Box> b;
+        ask(b, "reboot", {"pid"});
+        b->c->reboot(0);
+        CPPUNIT_ASSERT(waitFor([&] { return b->reason().has_value(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("reboot"), std::string(reasonName(*b->reason())));
+        b->c.reset();
+    }
+
+    void shutdownAndRebootUseTheInitctlPipeWhenThereIsOne()
+    {
+        // No pipe: INITCTL alone is refused, the default falls back to SIGTERM.
+        std::unique_ptr<Box> none;
+        ask(none, "noinitctl", {"pid"});
+        CPPUNIT_ASSERT_THROW(none->c->shutdown(VIR_DOMAIN_SHUTDOWN_INITCTL), Error);
+        CPPUNIT_ASSERT_THROW(none->c->shutdown(1u << 7), Error);
+        none->c->destroy(false);
+        none->c.reset();
+
+        std::unique_ptr<Box> b;
+        CPPUNIT_ASSERT_EQUAL(std::string("listening\n"), ask(b, "initctl", {"initctl"}));
+        b->c->shutdown(VIR_DOMAIN_SHUTDOWN_INITCTL);
+        CPPUNIT_ASSERT(waitFor([&] { return b->reason().has_value(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("shutdown"), std::string(reasonName(*b->reason())));
+        b->c.reset();
+
+        std::unique_ptr<Box> r;
+        ask(r, "initctl6", {"initctl"});
+        r->c->reboot(VIR_DOMAIN_REBOOT_INITCTL);
+        CPPUNIT_ASSERT(waitFor([&] { return r->reason().has_value(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("reboot"), std::string(reasonName(*r->reason())));
+        r->c.reset();
+    }
+
+    void nonZeroExitIsReportedAsCrashed()
+    {
+        std::string outdir;
+        auto b = startBox(baseDef("exit3", {"exit", "3"}, outdir), outdir);
+        CPPUNIT_ASSERT(waitFor([&] { return b->reason().has_value(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("crashed"), std::string(reasonName(*b->reason())));
+        b->c.reset();
+        auto b0 = startBox(baseDef("exit0", {"exit", "0"}, outdir), outdir);
+        CPPUNIT_ASSERT(waitFor([&] { return b0->reason().has_value(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("shutdown"), std::string(reasonName(*b0->reason())));
+        b0->c.reset();
+    }
+
+    void reconnectFindsTheContainerAfterTheHandleIsDropped()
+    {
+        std::unique_ptr<Box> b;
+        ask(b, "reconnect", {"pid"});
+        lxc::RunState st = b->c->runState();
+        b->c.reset();
+        iterate(20);
+        CPPUNIT_ASSERT(!b->reason().has_value());
+        CPPUNIT_ASSERT_EQUAL(0, kill(st.init_pid, 0));
+        auto slot = std::make_shared<std::optional<ExitReason>>();
+        auto c = Container::reconnect(b->def, st, world().paths, [slot](ExitReason r) { *slot = r; });
+        CPPUNIT_ASSERT_EQUAL(st.init_pid, c->runState().init_pid);
+        CPPUNIT_ASSERT_EQUAL(st.cgroup_path, c->runState().cgroup_path);
+        c->destroy(false);
+        CPPUNIT_ASSERT_EQUAL(std::string("destroyed"), std::string(reasonName(**slot)));
+        CPPUNIT_ASSERT(kill(st.init_pid, 0) < 0);
+        CPPUNIT_ASSERT(world().cgroupDirs(st.cgroup_path).empty());
+    }
+
+    void containerSurvivesTheDeathOfTheProcessThatStartedIt()
+    {
+        // A "daemon" process starts the container and is killed with SIGKILL;
+        // a new one (this process) finds the container running.
+        std::string outdir;
+        DomainDef d = baseDef("daemondeath", {"-o", "/out/answer", "-w", "pid"}, outdir);
+        int pfd[2];
+        CPPUNIT_ASSERT_EQUAL(0, pipe(pfd));
+        pid_t daemon = fork();
+        if (daemon == 0) {
+            close(pfd[0]);
+            try {
+                auto c = Container::start(d, world().paths, [](ExitReason) {});
+                lxc::RunState st = c->runState();
+                long v[2] = {st.controller_pid, st.init_pid};
+                (void)!write(pfd[1], v, sizeof v);
+            } catch (...) {
+            }
+            kill(getpid(), SIGKILL);
+        }
+        close(pfd[1]);
+        long v[2] = {0, 0};
+        ssize_t n = read(pfd[0], v, sizeof v);
+        close(pfd[0]);
+        waitpid(daemon, nullptr, 0);
+        CPPUNIT_ASSERT_EQUAL(ssize_t(sizeof v), n);
+        lxc::RunState st;
+        st.controller_pid = pid_t(v[0]);
+        st.init_pid = pid_t(v[1]);
+        CPPUNIT_ASSERT(waitFor([&] { return exists(outdir + "/answer"); }));
+        CPPUNIT_ASSERT_EQUAL(0, kill(st.controller_pid, 0));
+        auto slot = std::make_shared<std::optional<ExitReason>>();
+        auto c = Container::reconnect(d, st, world().paths, [slot](ExitReason r) { *slot = r; });
+        CPPUNIT_ASSERT_EQUAL(st.init_pid, c->runState().init_pid);
+        // Events still arrive on this process's main loop.
+        c->shutdown(0);
+        CPPUNIT_ASSERT(waitFor([&] { return slot->has_value(); }));
+        CPPUNIT_ASSERT_EQUAL(std::string("shutdown"), std::string(reasonName(**slot)));
+        CPPUNIT_ASSERT(kill(st.controller_pid, 0) < 0 ||
+                       readFile("/proc/" + std::to_string(st.controller_pid) + "/status").find("State:\tZ") !=
+                           std::string::npos);
+        CPPUNIT_ASSERT(world().cgroupDirs(c->runState().cgroup_path).empty());
+    }
+
+    void deadControllerIsCleanedUpAndReportedCrashed()
+    {
+        std::unique_ptr<Box> b;
+        ask(b, "ctrldeath", {"pid"});
+        lxc::RunState st = b->c->runState();
+        b->c.reset();
+        kill(st.controller_pid, SIGKILL);
+        auto slot = std::make_shared<std::optional<ExitReason>>();
+        CPPUNIT_ASSERT(waitFor([&] {
+            return !exists("/proc/" + std::to_string(st.controller_pid) + "/status") ||
+                   readFile("/proc/" + std::to_string(st.controller_pid) + "/status").find("State:\tZ") !=
+                       std::string::npos;
+        }));
+        CPPUNIT_ASSERT_THROW(
+            Container::reconnect(b->def, st, world().paths, [slot](ExitReason r) { *slot = r; }), Error);
+        Container::cleanupStale(b->def, st, world().paths);
+        waitpid(st.controller_pid, nullptr, WNOHANG);
+        CPPUNIT_ASSERT(waitFor([&] { return kill(st.init_pid, 0) < 0; }, 2000));
+        CPPUNIT_ASSERT(world().cgroupDirs(st.cgroup_path).empty());
+        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + b->name + ".sock"));
+    }
+
+    void consoleRelaysOutputAndInput()
+    {
+        std::string outdir;
+        auto b = startBox(baseDef("console", {"console-echo"}, outdir), outdir);
+        int fd = b->c->openConsole(0, false);
+        CPPUNIT_ASSERT(fd >= 0);
+        CPPUNIT_ASSERT_THROW(b->c->openConsole(0, false), Error);
+        close(fd);
+        iterate(10);
+        fd = b->c->openConsole(0, true);
+        CPPUNIT_ASSERT_EQUAL(ssize_t(5), write(fd, "ping\n", 5));
+        std::string got;
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (got.find("echo: ping") == std::string::npos && std::chrono::steady_clock::now() < until) {
+            pollfd p{fd, POLLIN, 0};
+            if (poll(&p, 1, 100) > 0) {
+                char buf[256];
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0)
+                    break;
+                got.append(buf, size_t(n));
+            }
+        }
+        CPPUNIT_ASSERT_MESSAGE(got, got.find("echo: ping") != std::string::npos);
+        CPPUNIT_ASSERT(waitFor([&] { return b->reason().has_value(); }));
+        char c;
+        CPPUNIT_ASSERT(read(fd, &c, 1) <= 0); // EOF once the container is gone
+        close(fd);
+        b->c.reset();
+    }
+
+    void startFailureForMissingInitNamesStepPathAndErrno()
+    {
+        std::string outdir;
+        DomainDef d = baseDef("noinit", {}, outdir);
+        d.init = "/sbin/no-such-init";
+        try {
+            startBox(d, outdir);
+            CPPUNIT_FAIL("start succeeded");
+        } catch (const Error &e) {
+            std::string m = e.what();
+            CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_INTERNAL_ERROR), e.code());
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("init '/sbin/no-such-init': No such file or directory") !=
+                                          std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("starting up") != std::string::npos ||
+                                          m.find("start failed") != std::string::npos);
+        }
+        CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
+        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
+    }
+
+    void startFailureForBadRootNamesStepPathAndErrno()
+    {
+        std::string outdir;
+        DomainDef d = baseDef("badroot", {"pid"}, outdir);
+        d.filesystems[0].source = "/nonexistent/lxvirt-root";
+        try {
+            startBox(d, outdir);
+            CPPUNIT_FAIL("start succeeded");
+        } catch (const Error &e) {
+            std::string m = e.what();
+            CPPUNIT_ASSERT_MESSAGE(
+                m, m.find("root filesystem '/nonexistent/lxvirt-root': No such file or directory") !=
+                       std::string::npos);
+        }
+        CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
+        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
+    }
+
+    void secondStartOfARunningNameFailsAndLeavesTheFirstIntact()
+    {
+        std::unique_ptr<Box> b;
+        ask(b, "twice", {"pid"});
+        CPPUNIT_ASSERT_THROW(startBox(b->def, b->outdir), Error);
+        std::string sock = world().paths.run_dir + "/" + b->name + ".sock";
+        CPPUNIT_ASSERT(exists(sock));
+        CPPUNIT_ASSERT(!world().cgroupDirs(b->c->runState().cgroup_path).empty());
+        CPPUNIT_ASSERT_EQUAL(0, kill(b->c->runState().init_pid, 0));
+        lxc::RunState st = b->c->runState();
+        b->c.reset();
+        auto c = Container::reconnect(b->def, st, world().paths, [](ExitReason) {});
+        c->destroy(false);
+    }
+
+    void userNamespaceMapsRootToTheIdmapTarget()
+    {
+        std::unique_ptr<Box> b;
+        std::string m;
+        try {
+            m = ask(b, "userns", {"uidmap"}, [](DomainDef &d) {
+                chmod(d.filesystems[1].source.c_str(), 0777);
+                d.idmap_uid.push_back({0, 100000, 65536});
+                d.idmap_gid.push_back({0, 100000, 65536});
+            });
+        } catch (const Error &e) {
+            CPPUNIT_FAIL(e.what());
+        }
+        std::istringstream is(m);
+        unsigned a = 0, t = 0, n = 0;
+        is >> a >> t >> n;
+        CPPUNIT_ASSERT_EQUAL(0u, a);
+        CPPUNIT_ASSERT_EQUAL(100000u, t);
+        CPPUNIT_ASSERT_EQUAL(65536u, n);
+    }
+
+    void privnetGivesAPrivateNetworkWithOnlyLoopback()
+    {
+        std::unique_ptr<Box> b;
+        auto l = lines(ask(b, "privnet", {"netdev"}, [](DomainDef &d) { d.privnet = true; }));
+        std::set<std::string> ifs;
+        for (size_t i = 2; i < l.size(); ++i)
+            ifs.insert(l[i].substr(0, l[i].find(':')).substr(l[i].find_first_not_of(' ')));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), ifs.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("lo"), *ifs.begin());
+        std::unique_ptr<Box> host;
+        auto hl = lines(ask(host, "hostnet", {"netdev"}));
+        CPPUNIT_ASSERT(hl.size() > l.size()); // the host's interfaces show without privnet
+    }
+
+    void shareutsByNameJoinsAnotherContainersUtsNamespace()
+    {
+        std::unique_ptr<Box> first;
+        ask(first, "utsowner", {"pid"});
+        std::unique_ptr<Box> second;
+        std::string other = first->name;
+        std::string h = ask(second, "utsguest", {"hostname"}, [&](DomainDef &d) {
+            d.share_uts.type = NsShareType::Name;
+            d.share_uts.value = other;
+        });
+        CPPUNIT_ASSERT_EQUAL(other + "\n", h);
+    }
+
+    void startAndDestroyLatencyAndControllerPss()
+    {
+        const int runs = 20;
+        std::map<std::string, std::vector<long>> steps;
+        std::vector<long> total, destroy;
+        std::vector<std::unique_ptr<Box>> keep;
+        for (int i = 0; i < runs; ++i) {
+            std::string outdir;
+            DomainDef d = baseDef("lat", {"sleep"}, outdir);
+            d.filesystems.pop_back();
+            auto b = startBox(d, outdir);
+            for (auto &[k, v] : b->timings.steps)
+                steps[k].push_back(v);
+            total.push_back(b->timings.total_us);
+            keep.push_back(std::move(b));
+        }
+        long pss = 0;
+        for (auto &b : keep) {
+            std::string s =
+                readFile("/proc/" + std::to_string(b->c->runState().controller_pid) + "/smaps_rollup");
+            for (auto &l : lines(s))
+                if (l.rfind("Pss:", 0) == 0)
+                    pss = std::max(pss, std::stol(l.substr(4)));
+        }
+        for (auto &b : keep) {
+            auto t0 = std::chrono::steady_clock::now();
+            b->c->destroy(false);
+            destroy.push_back(long(
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+                    .count()));
+            b->c.reset();
+        }
+        auto p50 = [](std::vector<long> v) {
+            std::sort(v.begin(), v.end());
+            return v.empty() ? 0 : v[v.size() / 2];
+        };
+        auto least = [](const std::vector<long> &v) {
+            return v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+        };
+        std::string report =
+            "start p50/min " + std::to_string(p50(total)) + "/" + std::to_string(least(total)) + " us (";
+        for (auto &[k, v] : steps)
+            report += k + " " + std::to_string(p50(v)) + "/" + std::to_string(least(v)) + " ";
+        report += "), destroy p50/min " + std::to_string(p50(destroy)) + "/" +
+                  std::to_string(least(destroy)) + " us, controller PSS max " + std::to_string(pss) +
+                  " KiB with " + std::to_string(runs) + " running";
+        fprintf(stdout, "# %s\n", report.c_str());
+        fflush(stdout);
+        CPPUNIT_ASSERT(p50(total) > 0);
+        CPPUNIT_ASSERT(!steps["clone"].empty());
+        CPPUNIT_ASSERT(pss > 0);
+    }
+};
+CPPUNIT_TEST_SUITE_REGISTRATION(ContainerTest);
+
+// Pure parts of the runtime: no root needed.
+class SpecTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(SpecTest);
+    CPPUNIT_TEST(specSurvivesEncodeAndDecode);
+    CPPUNIT_TEST(specDecoderRejectsUnknownKeysAndBadNumbers);
+    CPPUNIT_TEST(cpusetSyntaxIsNormalisedForTheKernel);
+    CPPUNIT_TEST(badCpusetIsRejectedNamingTheField);
+    CPPUNIT_TEST(specCarriesLimitsFilesystemsAndTheInitEnvironment);
+    CPPUNIT_TEST(templateFilesystemsAreRejected);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void specSurvivesEncodeAndDecode()
+    {
+        controller::Spec s;
+        s.name = "web";
+        s.mem_hard_kib = 1024;
+        s.cpu_quota = -1;
+        s.args = {"a b", "", "c\nd"};
+        s.env = {"A=1", "B="};
+        controller::FsSpec f;
+        f.kind = controller::FsKind::Ram;
+        f.target = "/tmp";
+        f.size_kib = 77;
+        s.filesystems = {f};
+        controller::DeviceSpec d;
+        d.type = 'b';
+        d.major = 8;
+        d.minor = -1;
+        s.devices = {d};
+        controller::Spec t = controller::decodeSpec(controller::encodeSpec(s));
+        CPPUNIT_ASSERT_EQUAL(s.name, t.name);
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1024), t.mem_hard_kib);
+        CPPUNIT_ASSERT_EQUAL(int64_t(-1), t.cpu_quota);
+        CPPUNIT_ASSERT(s.args == t.args);
+        CPPUNIT_ASSERT(s.env == t.env);
+        CPPUNIT_ASSERT_EQUAL(size_t(1), t.filesystems.size());
+        CPPUNIT_ASSERT(t.filesystems[0].kind == controller::FsKind::Ram);
+        CPPUNIT_ASSERT_EQUAL(uint64_t(77), t.filesystems[0].size_kib);
+        CPPUNIT_ASSERT_EQUAL('b', t.devices.at(0).type);
+        CPPUNIT_ASSERT_EQUAL(-1L, t.devices.at(0).minor);
+    }
+
+    void specDecoderRejectsUnknownKeysAndBadNumbers()
+    {
+        using namespace std::string_literals;
+        CPPUNIT_ASSERT_THROW(controller::decodeSpec("bogus\0x\0"s), std::runtime_error);
+        CPPUNIT_ASSERT_THROW(controller::decodeSpec("mem_hard\012k\0"s), std::runtime_error);
+        CPPUNIT_ASSERT_THROW(controller::decodeSpec("fs.source\0/x\0"s), std::runtime_error);
+        CPPUNIT_ASSERT_THROW(controller::decodeSpec("name\0"s), std::runtime_error);
+    }
+
+    void cpusetSyntaxIsNormalisedForTheKernel()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("0-1,3,8"), lxc::normalizeCpuset("0-3,^2,8", "vcpu cpuset"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), lxc::normalizeCpuset("0-1,^0", "vcpu cpuset"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0,2-4"), lxc::normalizeCpuset(" 4, 3 ,2,0", "vcpu cpuset"));
+    }
+
+    void badCpusetIsRejectedNamingTheField()
+    {
+        for (const char *bad : {"3-1", "", "a", "0,^0", "1,,2"}) {
+            try {
+                lxc::normalizeCpuset(bad, "vcpu cpuset");
+                CPPUNIT_FAIL(std::string("accepted '") + bad + "'");
+            } catch (const Error &e) {
+                CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_INVALID_ARG), e.code());
+                CPPUNIT_ASSERT(std::string(e.what()).find("vcpu cpuset") != std::string::npos);
+            }
+        }
+    }
+
+    void specCarriesLimitsFilesystemsAndTheInitEnvironment()
+    {
+        DomainDef d;
+        d.name = "web";
+        d.uuid = uuidGenerate();
+        d.memory_kib = 65536;
+        d.mem_hard_limit_kib = 32768;
+        d.vcpu_cpuset = "0-1,^0";
+        FilesystemDef data;
+        data.type = FsType::Mount;
+        data.source = "/srv/data";
+        data.target = "/data";
+        FilesystemDef root;
+        root.source = "/srv/root";
+        root.target = "/";
+        root.readonly = true;
+        d.filesystems = {data, root};
+        d.initenv = {{"FOO", "bar"}};
+        lxc::Paths p;
+        p.run_dir = "/run/x";
+        controller::Spec s = lxc::buildSpec(d, p);
+        CPPUNIT_ASSERT_EQUAL(uint64_t(32768), s.mem_hard_kib);
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), s.cpuset_cpus);
+        CPPUNIT_ASSERT_EQUAL(std::string("/machine"), s.partition);
+        CPPUNIT_ASSERT_EQUAL(std::string("/sbin/init"), s.init);
+        CPPUNIT_ASSERT_EQUAL(std::string("/"), s.filesystems.at(0).target); // the root goes first
+        CPPUNIT_ASSERT(s.filesystems.at(0).readonly);
+        CPPUNIT_ASSERT_EQUAL(std::string("/data"), s.filesystems.at(1).target);
+        CPPUNIT_ASSERT_EQUAL(std::string("PATH=/bin:/sbin"), s.env.at(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("FOO=bar"), s.env.back());
+        CPPUNIT_ASSERT(!s.netns && !s.userns);
+    }
+
+    void templateFilesystemsAreRejected()
+    {
+        DomainDef d;
+        d.name = "web";
+        FilesystemDef t;
+        t.type = FsType::Template;
+        t.source = "x";
+        t.target = "/x";
+        d.filesystems = {t};
+        try {
+            lxc::buildSpec(d, lxc::Paths{});
+            CPPUNIT_FAIL("template accepted");
+        } catch (const Error &e) {
+            CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_CONFIG_UNSUPPORTED), e.code());
+            CPPUNIT_ASSERT(std::string(e.what()).find("/x") != std::string::npos);
+        }
+    }
+};
+CPPUNIT_TEST_SUITE_REGISTRATION(SpecTest);
