@@ -8,4 +8,9 @@ cd "$top"
 mkdir -p build
 cd build
 [ -f Makefile ] || ../configure -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var "$@"
-make -j"$(nproc)" >/dev/null || make
+# Quiet on success; on failure show the end of the log.
+if ! make -j"$(nproc)" >build.log 2>&1; then
+    tail -60 build.log
+    echo "build failed (full log: $PWD/build.log)" >&2
+    exit 1
+fi
