@@ -103,6 +103,10 @@ struct HostdevDef {
     HostdevMode mode = HostdevMode::Capabilities;
     std::string caps_type;   // storage | misc | net  (mode=capabilities)
     std::string source;      // block / char path, or interface name
+    // caps net only: addresses and routes libvirt sets up on the moved NIC
+    // (printed after </source>, as for <interface>).
+    std::vector<NetIp> ips;
+    std::vector<NetRoute> routes;
     // subsystem usb
     bool managed = false;
     std::optional<unsigned> usb_vendor, usb_product;

@@ -199,6 +199,11 @@ const std::string_view kStorageFormats[] = {"none", "raw",  "dir",   "bochs", "c
                                             "iso",  "vpc",  "vdi",   "fat",   "vhd",   "ploop",
                                             "cow",  "qcow", "qcow2", "qed",   "vmdk"};
 const std::string_view kClockOffsets[] = {"utc", "localtime", "variable", "timezone", "absolute"};
+const std::string_view kTimerNames[] = {"platform", "pit",      "rtc",         "hpet",
+                                        "tsc",      "kvmclock", "hypervclock", "armvtimer"};
+// Timer settings only a hypervisor can honour; libvirt's LXC driver ignores
+// them, so lxvirt refuses them rather than keep settings that do nothing.
+const char* const kVmTimerAttrs[] = {"tickpolicy", "track", "frequency", "mode"};
 const std::string_view kNumaModes[] = {"strict", "preferred", "interleave", "restrictive"};
 const std::string_view kDirectModes[] = {"vepa", "private", "bridge", "passthrough"};
 const std::string_view kHostdevSubsysTypes[] = {"usb", "pci", "scsi", "scsi_host", "mdev"};
@@ -887,6 +892,29 @@ void Parser::parseClock(DomainDef& def, const xmlNode* n)
             def.clock_adjustment = *adj;
         }
     }
+    // LXC acts on rtc and hpet (present='yes' exposes the host's device
+    // node); libvirt keeps every timer, duplicates included, in order.
+    for (const xmlNode* t = n->children; t; t = t->next) {
+        if (!isPlain(t, "timer"))
+            continue;
+        auto name = attr(t, "name");
+        if (!name)
+            failMissingAttr("name", "timer");
+        if (!inList(kTimerNames, *name))
+            failInvalidAttr("name", "timer", *name);
+        std::string present = attrOr(t, "present");
+        if (auto p = attr(t, "present"); p && *p != "yes" && *p != "no")
+            failInvalidAttr("present", "timer", *p);
+        for (const char* a : kVmTimerAttrs)
+            if (attr(t, a))
+                fail(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN,
+                     std::string("timer attribute '") + a + "' of timer '" + *name +
+                         "' is not supported by the LXC driver");
+        if (child(t, "catchup"))
+            fail(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN,
+                 "timer <catchup> of timer '" + *name + "' is not supported by the LXC driver");
+        def.clock_timers.emplace_back(*name, present);
+    }
 }
 
 FilesystemDef Parser::parseFilesystem(const xmlNode* n)
@@ -1042,6 +1070,92 @@ bool isNetworkAddress(const std::string& addr, unsigned prefix)
     return true;
 }
 
+// The <ip>/<route> children libvirt shares between <interface> and
+// <hostdev type='net'> (virDomainNetIPInfoParseXML); detail prefixes the
+// route errors exactly as libvirt words them for each element.
+void parseIpInfo(const xmlNode* n, const std::string& detail, std::vector<NetIp>& ips,
+                 std::vector<NetRoute>& routes)
+{
+    for (const xmlNode* c = n->children; c; c = c->next) {
+        if (isPlain(c, "ip")) {
+            NetIp ip;
+            ip.address = attrOr(c, "address");
+            if (ip.address.empty())
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "Missing required address in <ip>");
+            std::string fam = addressFamily(ip.address);
+            if (fam.empty())
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "Invalid address '" + ip.address + "' in <ip>");
+            ip.family = attrOr(c, "family", fam);
+            if (ip.family != fam)
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     "Invalid family '" + ip.family + "' for address '" + ip.address + "' in <ip>");
+            if (auto p = attr(c, "prefix")) {
+                unsigned v = 0;
+                if (!parseUint(*p, v) || v > (fam == "ipv4" ? 32u : 128u))
+                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "Invalid prefix value '" + *p + "' in <ip>");
+                ip.prefix = v;
+            }
+            ip.peer = attrOr(c, "peer");
+            if (!ip.peer.empty() && addressFamily(ip.peer).empty())
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "Invalid peer '" + ip.peer + "' in <ip>");
+            ips.push_back(std::move(ip));
+        } else if (isPlain(c, "route")) {
+            NetRoute r;
+            r.family = attrOr(c, "family");
+            r.address = attrOr(c, "address");
+            r.netmask = attrOr(c, "netmask");
+            r.gateway = attrOr(c, "gateway");
+            if (!r.family.empty() && r.family != "ipv4" && r.family != "ipv6")
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     detail + ": Unrecognized family '" + r.family + "' in route definition");
+            std::string addrFam = addressFamily(r.address);
+            if (r.address.empty() || addrFam.empty())
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     "Bad network address '" + r.address + "' in route definition");
+            if (r.gateway.empty() || addressFamily(r.gateway).empty())
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     "Bad gateway address '" + r.gateway + "' in route definition");
+            if (r.family.empty() && addrFam != "ipv4")
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     detail + ": No family specified for non-IPv4 address '" + r.address +
+                         "' in route definition");
+            if (!r.family.empty() && r.family != addrFam)
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     detail + ": " + r.family + " family specified for non-" +
+                         (r.family == "ipv4" ? "IPv4" : "IPv6") + " address '" + r.address +
+                         "' in route definition");
+            if (auto p = attr(c, "prefix")) {
+                unsigned v = 0;
+                if (!parseUint(*p, v) || v > (addrFam == "ipv4" ? 32u : 128u))
+                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                         "Invalid prefix '" + *p + "' in route definition");
+                r.prefix = v;
+            }
+            unsigned prefix = r.prefix.value_or(0);
+            if (!r.netmask.empty()) {
+                unsigned char m[4];
+                if (addrFam != "ipv4" || inet_pton(AF_INET, r.netmask.c_str(), m) != 1)
+                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                         detail + ": Bad netmask address '" + r.netmask + "' in route definition");
+                prefix = 0;
+                for (unsigned char b : m)
+                    prefix += static_cast<unsigned>(__builtin_popcount(b));
+            }
+            if (!isNetworkAddress(r.address, prefix))
+                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                     detail + ": Address '" + r.address + "' in route definition is not a network address");
+            if (auto m = attr(c, "metric")) {
+                unsigned v = 0;
+                if (!parseUint(*m, v) || v == 0)
+                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+                         "Invalid metric '" + *m + "' in route definition");
+                r.metric = v;
+            }
+            routes.push_back(std::move(r));
+        }
+    }
+}
+
 InterfaceDef Parser::parseInterface(const xmlNode* n)
 {
     InterfaceDef net;
@@ -1093,83 +1207,7 @@ InterfaceDef Parser::parseInterface(const xmlNode* n)
                  "Unknown mode '" + net.source_mode + "' in interface <source> element");
     }
 
-    for (const xmlNode* c = n->children; c; c = c->next) {
-        if (isPlain(c, "ip")) {
-            NetIp ip;
-            ip.address = attrOr(c, "address");
-            std::string fam = addressFamily(ip.address);
-            if (fam.empty())
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "Invalid address '" + ip.address + "' in <ip>");
-            ip.family = attrOr(c, "family", fam);
-            if (ip.family != fam)
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                     "Invalid family '" + ip.family + "' for address '" + ip.address + "' in <ip>");
-            if (auto p = attr(c, "prefix")) {
-                unsigned v = 0;
-                if (!parseUint(*p, v) || v > (fam == "ipv4" ? 32u : 128u))
-                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "Invalid prefix value '" + *p + "' in <ip>");
-                ip.prefix = v;
-            }
-            ip.peer = attrOr(c, "peer");
-            if (!ip.peer.empty() && addressFamily(ip.peer).empty())
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "Invalid peer '" + ip.peer + "' in <ip>");
-            net.ips.push_back(std::move(ip));
-        } else if (isPlain(c, "route")) {
-            NetRoute r;
-            r.family = attrOr(c, "family");
-            r.address = attrOr(c, "address");
-            r.netmask = attrOr(c, "netmask");
-            r.gateway = attrOr(c, "gateway");
-            if (!r.family.empty() && r.family != "ipv4" && r.family != "ipv6")
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                     "guest interface: Unrecognized family '" + r.family + "' in route definition");
-            std::string addrFam = addressFamily(r.address);
-            if (r.address.empty() || addrFam.empty())
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                     "Bad network address '" + r.address + "' in route definition");
-            if (r.gateway.empty() || addressFamily(r.gateway).empty())
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                     "Bad gateway address '" + r.gateway + "' in route definition");
-            if (r.family.empty() && addrFam != "ipv4")
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                     "guest interface: No family specified for non-IPv4 address '" + r.address +
-                         "' in route definition");
-            if (!r.family.empty() && r.family != addrFam)
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                     "guest interface: " + r.family + " family specified for non-" +
-                         (r.family == "ipv4" ? "IPv4" : "IPv6") + " address '" + r.address +
-                         "' in route definition");
-            if (auto p = attr(c, "prefix")) {
-                unsigned v = 0;
-                if (!parseUint(*p, v) || v > (addrFam == "ipv4" ? 32u : 128u))
-                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                         "Invalid prefix '" + *p + "' in route definition");
-                r.prefix = v;
-            }
-            unsigned prefix = r.prefix.value_or(0);
-            if (!r.netmask.empty()) {
-                unsigned char m[4];
-                if (addrFam != "ipv4" || inet_pton(AF_INET, r.netmask.c_str(), m) != 1)
-                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                         "guest interface: Bad netmask address '" + r.netmask + "' in route definition");
-                prefix = 0;
-                for (unsigned char b : m)
-                    prefix += static_cast<unsigned>(__builtin_popcount(b));
-            }
-            if (!isNetworkAddress(r.address, prefix))
-                fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                     "guest interface: Address '" + r.address +
-                         "' in route definition is not a network address");
-            if (auto m = attr(c, "metric")) {
-                unsigned v = 0;
-                if (!parseUint(*m, v) || v == 0)
-                    fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
-                         "Invalid metric '" + *m + "' in route definition");
-                r.metric = v;
-            }
-            net.routes.push_back(std::move(r));
-        }
-    }
+    parseIpInfo(n, "guest interface", net.ips, net.routes);
     if (const xmlNode* t = child(n, "target")) {
         net.target_dev = attrOr(t, "dev");
         if (!live_)
@@ -1260,6 +1298,10 @@ HostdevDef Parser::parseHostdev(const xmlNode* n)
                 fail(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN,
                      std::string("hostdev ") + s.elem + " path '" + h.source + "' must be an absolute path");
         }
+        // libvirt reads <ip>/<route> only for a NIC and ignores them on
+        // storage/misc devices.
+        if (type == "net")
+            parseIpInfo(n, "Domain hostdev device", h.ips, h.routes);
         return h;
     }
     if (!inList(kHostdevSubsysTypes, type))
@@ -1415,10 +1457,15 @@ void Parser::validate(DomainDef& def)
         if (!targets.insert(t).second)
             fail(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN,
                  "duplicate filesystem target '" + fs.target + "'");
-        if (t == "/" && fs.type != FsType::Mount && fs.type != FsType::Bind)
+        // libvirt 9.0 defines any type at '/', but its controller starts
+        // only a directory, a block device or an image file (set up on a
+        // loop/nbd device) there; the rest fails at start with this message,
+        // so refuse it up front. 'bind' is kept as lxvirt has always run it.
+        bool rootable = fs.type == FsType::Mount || fs.type == FsType::Bind || fs.type == FsType::Block ||
+                        fs.type == FsType::File;
+        if (t == "/" && !rootable)
             fail(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_DOMAIN,
-                 "the root filesystem (target '/') must be a directory source (type 'mount'), not type '" +
-                     std::string(enumName(kFsTypes, fs.type)) + "'");
+                 "Unsupported root filesystem type " + std::string(enumName(kFsTypes, fs.type)));
     }
     std::set<std::string> models;
     for (const auto& s : def.seclabels)
@@ -1804,6 +1851,37 @@ void formatFilesystem(Writer& w, const FilesystemDef& fs)
     w.close(2, "filesystem");
 }
 
+// virDomainNetIPInfoFormat: shared by <interface> and <hostdev type='net'>.
+void formatIpInfo(Writer& w, const std::vector<NetIp>& ips, const std::vector<NetRoute>& routes)
+{
+    for (const auto& ip : ips) {
+        w.open(3, "ip");
+        w.attr("address", ip.address);
+        std::string fam = ip.family.empty() ? addressFamily(ip.address) : ip.family;
+        if (!fam.empty())
+            w.attr("family", fam);
+        if (ip.prefix)
+            w.attr("prefix", *ip.prefix);
+        if (!ip.peer.empty())
+            w.attr("peer", ip.peer);
+        w.endEmpty();
+    }
+    for (const auto& r : routes) {
+        w.open(3, "route");
+        if (!r.family.empty())
+            w.attr("family", r.family);
+        w.attr("address", r.address);
+        if (!r.netmask.empty())
+            w.attr("netmask", r.netmask);
+        if (r.prefix)
+            w.attr("prefix", *r.prefix);
+        w.attr("gateway", r.gateway);
+        if (r.metric)
+            w.attr("metric", *r.metric);
+        w.endEmpty();
+    }
+}
+
 void formatInterface(Writer& w, const InterfaceDef& net, const FormatOptions& opts)
 {
     static const EnumEntry<NetType> names[] = {
@@ -1838,32 +1916,7 @@ void formatInterface(Writer& w, const InterfaceDef& net, const FormatOptions& op
         }
         w.endEmpty();
     }
-    for (const auto& ip : net.ips) {
-        w.open(3, "ip");
-        w.attr("address", ip.address);
-        std::string fam = ip.family.empty() ? addressFamily(ip.address) : ip.family;
-        if (!fam.empty())
-            w.attr("family", fam);
-        if (ip.prefix)
-            w.attr("prefix", *ip.prefix);
-        if (!ip.peer.empty())
-            w.attr("peer", ip.peer);
-        w.endEmpty();
-    }
-    for (const auto& r : net.routes) {
-        w.open(3, "route");
-        if (!r.family.empty())
-            w.attr("family", r.family);
-        w.attr("address", r.address);
-        if (!r.netmask.empty())
-            w.attr("netmask", r.netmask);
-        if (r.prefix)
-            w.attr("prefix", *r.prefix);
-        w.attr("gateway", r.gateway);
-        if (r.metric)
-            w.attr("metric", *r.metric);
-        w.endEmpty();
-    }
+    formatIpInfo(w, net.ips, net.routes);
     if (!net.target_dev.empty()) {
         bool generated = false;
         for (auto prefix : kGeneratedIfnamePrefixes)
@@ -1935,6 +1988,8 @@ void formatHostdev(Writer& w, const HostdevDef& h)
         const char* elem = h.caps_type == "storage" ? "block" : h.caps_type == "misc" ? "char" : "interface";
         w.leaf(4, elem, h.source);
         w.line(3) += "</source>\n";
+        if (h.caps_type == "net")
+            formatIpInfo(w, h.ips, h.routes);
     } else {
         w.attr("mode", "subsystem");
         w.attr("type", "usb");
@@ -2262,7 +2317,19 @@ std::string formatDomainXml(const DomainDef& def, const FormatOptions& opts)
         w.attr("basis", def.clock_basis.empty() ? "utc" : def.clock_basis);
     } else if (!def.clock_adjustment.empty())
         w.attr("adjustment", def.clock_adjustment);
-    w.endEmpty();
+    if (def.clock_timers.empty()) {
+        w.endEmpty();
+    } else {
+        w.endOpen();
+        for (const auto& [name, present] : def.clock_timers) {
+            w.open(2, "timer");
+            w.attr("name", name);
+            if (!present.empty())
+                w.attr("present", present);
+            w.endEmpty();
+        }
+        w.close(1, "clock");
+    }
 
     w.leaf(1, "on_poweroff", enumName(kLifecycleActions, def.on_poweroff));
     w.leaf(1, "on_reboot", enumName(kLifecycleActions, def.on_reboot));

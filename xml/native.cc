@@ -413,22 +413,6 @@ void setNetKey(NetData &nd, const std::string &key, const ConfEntry &entry)
     }
 }
 
-// HostdevDef gains ip/route lists in a later model revision; fill them when
-// the model has them (libvirt prints them under <hostdev type='net'>).
-template <typename H> void setHostdevIp(H &hostdev, std::vector<NetIp> ips, std::vector<NetRoute> routes)
-{
-    if constexpr (requires {
-                      hostdev.ips;
-                      hostdev.routes;
-                  }) {
-        hostdev.ips = std::move(ips);
-        hostdev.routes = std::move(routes);
-    } else {
-        (void)ips;
-        (void)routes;
-    }
-}
-
 void addNetwork(DomainDef &def, NetData &nd)
 {
     const std::string type = nd.type ? *nd.type : "";
@@ -451,7 +435,9 @@ void addNetwork(DomainDef &def, NetData &nd)
         // The vlan interface itself must already exist on the host.
         if (type == "vlan" && nd.vlan_id)
             hostdev.source += "." + *nd.vlan_id;
-        setHostdevIp(hostdev, std::move(nd.ips), std::move(routes));
+        // libvirt prints these under <hostdev type='net'>, after </source>.
+        hostdev.ips = std::move(nd.ips);
+        hostdev.routes = std::move(routes);
         def.hostdevs.push_back(std::move(hostdev));
         return;
     }

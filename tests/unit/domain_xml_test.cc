@@ -185,6 +185,7 @@ class DomainXmlTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(generatedInterfaceNamesAreKeptOnlyInLiveState);
     CPPUNIT_TEST(uuidTextIsParsedAsLibvirtDoes);
     CPPUNIT_TEST(rootFilesystemAndNetNamespaceHelpersSeeTheDefinition);
+    CPPUNIT_TEST(hostdevNicAddressesTimersAndBlockRootReachTheModel);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -368,6 +369,51 @@ public:
         CPPUNIT_ASSERT(def.needsNetNamespace());
         def.filesystems.clear();
         CPPUNIT_ASSERT(def.rootFilesystem() == nullptr);
+    }
+
+    // What the runtime reads: the round trips alone would pass with the
+    // values kept as opaque text.
+    void hostdevNicAddressesTimersAndBlockRootReachTheModel()
+    {
+        std::string xml = kTypical;
+        auto put = [&xml](const std::string& before, const std::string& text) {
+            xml.insert(xml.find(before), text);
+        };
+        put("    <console", "<hostdev mode='capabilities' type='net'><source><interface>eth9</interface>"
+                            "</source><ip address='10.1.2.3' prefix='16'/><route family='ipv6' "
+                            "address='::' gateway='fe80::1' metric='7'/></hostdev>\n");
+        put("  <devices>", "<clock offset='utc'><timer name='rtc' present='yes'/><timer name='hpet'/>"
+                           "</clock>\n");
+        xml.replace(xml.find("<filesystem type='mount'><source dir='/srv/root'/>"),
+                    std::string("<filesystem type='mount'><source dir='/srv/root'/>").size(),
+                    "<filesystem type='block'><source dev='/dev/vg0/ct'/>");
+        DomainDef def = lxvirt::parseDomainXml(xml);
+
+        CPPUNIT_ASSERT_EQUAL(size_t(1), def.hostdevs.size());
+        const lxvirt::HostdevDef& h = def.hostdevs[0];
+        CPPUNIT_ASSERT_EQUAL(size_t(1), h.ips.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("10.1.2.3"), h.ips[0].address);
+        CPPUNIT_ASSERT_EQUAL(16u, h.ips[0].prefix.value_or(0));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), h.routes.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("fe80::1"), h.routes[0].gateway);
+        CPPUNIT_ASSERT_EQUAL(7u, h.routes[0].metric.value_or(0));
+
+        using Timer = std::pair<std::string, std::string>;
+        const std::vector<Timer> timers = {{"rtc", "yes"}, {"hpet", ""}};
+        CPPUNIT_ASSERT(timers == def.clock_timers);
+
+        CPPUNIT_ASSERT(def.rootFilesystem() != nullptr);
+        CPPUNIT_ASSERT(def.rootFilesystem()->type == lxvirt::FsType::Block);
+        CPPUNIT_ASSERT_EQUAL(std::string("/dev/vg0/ct"), def.rootFilesystem()->source);
+
+        // Addresses belong to a NIC: libvirt drops them from a storage hostdev.
+        std::string storage = xml;
+        storage.replace(storage.find("type='net'><source><interface>eth9</interface>"),
+                        std::string("type='net'><source><interface>eth9</interface>").size(),
+                        "type='storage'><source><block>/dev/sdb</block>");
+        DomainDef st = lxvirt::parseDomainXml(storage);
+        CPPUNIT_ASSERT(st.hostdevs.at(0).ips.empty() && st.hostdevs.at(0).routes.empty());
+        CPPUNIT_ASSERT(lxvirt::formatDomainXml(st).find("<ip ") == std::string::npos);
     }
 };
 CPPUNIT_TEST_SUITE_REGISTRATION(DomainXmlTest);

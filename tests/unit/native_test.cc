@@ -54,63 +54,13 @@ std::string expectedFile(const std::string &name)
     return nativeDir() + name.substr(0, name.size() - 3) + ".xml";
 }
 
-// The model revision may not carry <ip>/<route> of a <hostdev type='net'> yet.
-template <typename H> constexpr bool kHasIpAndRoutes = requires(H h)
-{
-    h.ips;
-    h.routes;
-};
-constexpr bool kHostdevHasIp = kHasIpAndRoutes<lxvirt::HostdevDef>;
-
-std::string withoutHostdevIps(const std::string &xml)
-{
-    std::istringstream in(xml);
-    std::string line, out;
-    bool inHostdev = false;
-    while (std::getline(in, line)) {
-        if (line.find("<hostdev ") != std::string::npos)
-            inHostdev = true;
-        if (line.find("</hostdev>") != std::string::npos)
-            inHostdev = false;
-        if (inHostdev &&
-            (line.find("<ip ") != std::string::npos || line.find("<route ") != std::string::npos))
-            continue;
-        out += line + "\n";
-    }
-    return out;
-}
-
-// Exact comparison with libvirt's output. Two gaps outside this module are
-// known; when only they differ the case is skipped with the reason (never
-// passed), and it turns into a strict pass on its own once they are closed.
+// Exact comparison with libvirt's output.
 void assertMatchesLibvirt(const std::string &name)
 {
     DomainDef def = convertFile(name);
     CPPUNIT_ASSERT(lxvirt::uuidFromString(kFixedUuid, def.uuid));
     def.emulator = kLibvirtEmulator;
-    const std::string expected = readText(expectedFile(name));
-    const std::string actual = lxvirt::formatDomainXml(def);
-    if (actual == expected)
-        return;
-
-    std::string exp = expected, act = actual;
-    std::vector<std::string> gaps;
-    if (def.os_arch.empty() && exp.find("<type>exe</type>") != std::string::npos &&
-        act.find("<type arch='") != std::string::npos) {
-        size_t at = act.find("<type arch='");
-        size_t end = act.find("'>", at);
-        act.replace(at, end + 2 - at, "<type>");
-        gaps.push_back("formatDomainXml prints the host arch for an empty os_arch; libvirt omits it");
-    }
-    if (!kHostdevHasIp && exp != withoutHostdevIps(exp)) {
-        exp = withoutHostdevIps(exp);
-        gaps.push_back("HostdevDef has no ips/routes yet (xml/domain_def.h)");
-    }
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, exp, act);
-    std::string why = "matches libvirt except known gaps: ";
-    for (size_t i = 0; i < gaps.size(); ++i)
-        why += (i ? "; " : "") + gaps[i];
-    throw lxvirt::test::Skip(why);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, readText(expectedFile(name)), lxvirt::formatDomainXml(def));
 }
 
 struct ExpectedError {
@@ -252,24 +202,13 @@ public:
     void convertedDefinitionsAreAcceptedByTheDomainParser()
     {
         // What `virsh define` will do with our output next.
-        std::string gap;
         for (const auto &entry : std::filesystem::directory_iterator(nativeDir())) {
             const std::string name = entry.path().stem().string();
             if (entry.path().extension() != ".config" || name.starts_with("fstab"))
                 continue;
             DomainDef def = convertFile(name);
-            DomainDef back;
-            try {
-                back = lxvirt::parseDomainXml(lxvirt::formatDomainXml(def));
-            } catch (const lxvirt::Error &e) {
-                // libvirt 9.0 defines a block-device root; our parser refuses it.
-                if (name != "blockrootfs" || e.code() != VIR_ERR_CONFIG_UNSUPPORTED)
-                    throw;
-                gap = std::string("blockrootfs: the domain parser refuses a block root filesystem "
-                                  "that libvirt 9.0 defines: ") +
-                      e.what();
-                continue;
-            }
+            // libvirt 9.0 defines (and starts) a block-device root as well.
+            DomainDef back = lxvirt::parseDomainXml(lxvirt::formatDomainXml(def));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, def.name, back.name);
             CPPUNIT_ASSERT_MESSAGE(name, def.uuid == back.uuid);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, def.filesystems.size(), back.filesystems.size());
@@ -285,8 +224,6 @@ public:
         CPPUNIT_ASSERT(noMac.interfaces.at(0).mac.empty());
         DomainDef parsed = lxvirt::parseDomainXml(lxvirt::formatDomainXml(noMac));
         CPPUNIT_ASSERT_EQUAL(size_t(17), parsed.interfaces.at(0).mac.size());
-        if (!gap.empty())
-            throw lxvirt::test::Skip("all others parse; known gap: " + gap);
     }
 
     void fstabKeysAreRefusedInBothSyntaxes()
