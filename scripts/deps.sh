@@ -9,6 +9,11 @@ PKGS=(
     libvirt-dev libcap-ng-dev libnl-route-3-dev libtirpc-dev
     libvirt-clients python3-libvirt libxml2-utils busybox-static
     iproute2 util-linux procps kmod
+    # the VM tier (tests/vm): QEMU, an initramfs, the reference policy
+    qemu-system-x86 cpio file selinux-policy-default selinux-policy-dev
+    policycoreutils selinux-utils setools
+    # the virt-manager test (tests/virt-manager): the real GUI under Xvfb
+    virt-manager xvfb xdotool x11-utils imagemagick
 )
 missing=()
 for p in "${PKGS[@]}"; do

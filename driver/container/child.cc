@@ -1,6 +1,7 @@
 // The container child: one flat chain of setup steps from clone() to exec.
 #include "driver/container/child.h"
 #include "driver/container/child_util.h"
+#include "driver/security/security_manager.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,8 @@ const char *stepName(Step s)
         return "set init user";
     case Step::Stdio:
         return "console stdio";
+    case Step::SecLabel:
+        return "set security label";
     case Step::Exec:
         return "exec init";
     }
@@ -297,6 +300,13 @@ int childMain(void *arg)
     setupUser(c);
     stamp(c, StampCaps);
     stdio(c);
+    if (c.cfg->exec_label) {
+        // Last before exec: every earlier step runs with the controller's
+        // label, which may mount and mknod; init's label may not.
+        int r = c.cfg->exec_label->apply();
+        if (r < 0 && c.cfg->exec_label_fatal)
+            fail(c, Step::SecLabel, -r, c.cfg->exec_label->label().c_str());
+    }
     stamp(c, StampReady);
     c.msg.type = MsgType::Ready;
     if (send(c.cfg->sync_fd, &c.msg, sizeof c.msg, MSG_NOSIGNAL) < 0)

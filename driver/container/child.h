@@ -9,6 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace lxvirt::security {
+class ExecLabel;
+}
+
 namespace lxvirt::container {
 
 // Order = order of execution; names in stepName().
@@ -33,6 +37,7 @@ enum class Step : int {
     Caps,
     User, // setgroups/setgid/setuid for inituser
     Stdio,
+    SecLabel, // the sVirt exec label (fatal only when the host enforces)
     Exec,
 };
 const char *stepName(Step s);
@@ -108,6 +113,20 @@ struct ChildConfig {
     const char *initdir = nullptr;
     const char *inituser = nullptr;
     const char *initgroup = nullptr;
+
+    // sVirt. The exec label (null = unconfined) is written right before
+    // execve(). The mount data strings of the file systems the child
+    // creates carry `context="<imagelabel>"` when confined; the controller
+    // builds them so that the child does not allocate.
+    const security::ExecLabel *exec_label = nullptr;
+    bool exec_label_fatal = false;
+    const char *dev_data = "mode=755,size=65536";
+    const char *devpts_data = "newinstance,ptmxmode=0666,mode=0620,gid=5";
+    const char *devpts_data_nogid = "newinstance,ptmxmode=0666,mode=0620"; // gid 5 unmapped (userns)
+    const char *shm_data = "mode=1777";
+    const char *tmp_data = "mode=1777";   // /tmp, /var/tmp over a shared host root
+    const char *run_data = "mode=0755";   // /run over a shared host root
+    const char *ram_root_data = nullptr;  // a type='ram' root
 };
 
 // clone() entry point; `arg` is a ChildConfig*.

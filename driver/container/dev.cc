@@ -117,7 +117,7 @@ void setupDev(Child &c)
 {
     char dev[PATH_MAX], p[PATH_MAX];
     underRoot(c, dev, "/dev", Step::Dev);
-    if (int e = doMount("devfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536"))
+    if (int e = doMount("devfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, c.cfg->dev_data))
         fail(c, Step::Dev, e, "/dev");
 
     static const struct {
@@ -170,15 +170,15 @@ void setupDev(Child &c)
     if (!join(p, sizeof p, dev, "pts"))
         fail(c, Step::Devpts, ENAMETOOLONG, "pts");
     int e =
-        doMount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        doMount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, c.cfg->devpts_data);
     if (e == EINVAL && c.cfg->userns) // gid 5 not mapped into the namespace
-        e = doMount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+        e = doMount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, c.cfg->devpts_data_nogid);
     if (e)
         fail(c, Step::Devpts, e, "/dev/pts");
 
     if (!join(p, sizeof p, dev, "shm"))
         fail(c, Step::Dev, ENAMETOOLONG, "shm");
-    if (int e2 = doMount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"))
+    if (int e2 = doMount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, c.cfg->shm_data))
         fail(c, Step::Dev, e2, "/dev/shm");
     if (!join(p, sizeof p, dev, "mqueue"))
         fail(c, Step::Dev, ENAMETOOLONG, "mqueue");

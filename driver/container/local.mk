@@ -4,4 +4,5 @@
 CONTAINER_CHILD_SOURCES = \
 	driver/container/child.h driver/container/child_util.h \
 	driver/container/child.cc driver/container/mounts.cc \
-	driver/container/dev.cc driver/container/caps_user.cc
+	driver/container/dev.cc driver/container/caps_user.cc \
+	driver/security/exec_label.cc

@@ -123,7 +123,7 @@ void setupRoot(Child &c)
         e = mountBlock(c, src, c.root, false);
         break;
     case MountKind::Ram:
-        e = doMount("tmpfs", c.root, "tmpfs", MS_NOSUID | MS_NODEV, nullptr);
+        e = doMount("tmpfs", c.root, "tmpfs", MS_NOSUID | MS_NODEV, cfg.ram_root_data);
         break;
     }
     if (e)
@@ -152,10 +152,10 @@ void setupRoot(Child &c)
     if (host) {
         // The host root is shared read-only; the places programs expect to
         // write get private tmpfs instances.
-        static const struct {
+        const struct {
             const char *path;
             const char *data;
-        } scratch[] = {{"/tmp", "mode=1777"}, {"/var/tmp", "mode=1777"}, {"/run", "mode=0755"}};
+        } scratch[] = {{"/tmp", cfg.tmp_data}, {"/var/tmp", cfg.tmp_data}, {"/run", cfg.run_data}};
         for (auto &s : scratch) {
             underRoot(c, p, s.path, Step::RootMount);
             int r = doMount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, s.data);

@@ -8,6 +8,7 @@
 #include "driver/container/child.h"
 #include "driver/controller/controller.h"
 #include "driver/controller/spec.h"
+#include "driver/security/security_manager.h"
 
 #include <cap-ng.h>
 #include <errno.h>
@@ -457,9 +458,12 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
             cfg.root_readonly = f.readonly;
             continue;
         }
-        ramdata.push_back("size=" + std::to_string(f.size_kib) + "k");
+        std::string rd = f.size_kib ? "size=" + std::to_string(f.size_kib) + "k" : std::string();
+        if (!s.mount_context.empty())
+            rd += (rd.empty() ? "" : ",") + s.mount_context;
+        ramdata.push_back(rd);
         mounts.push_back({kind, sources.back().c_str(), f.target.c_str(), f.readonly,
-                          f.kind == FsKind::Ram && f.size_kib ? ramdata.back().c_str() : nullptr});
+                          f.kind == FsKind::Ram && !rd.empty() ? ramdata.back().c_str() : nullptr});
     }
     std::vector<container::ChildDevice> devices;
     for (const DeviceSpec &d : s.devices) {
@@ -510,6 +514,26 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     cfg.initdir = s.initdir.c_str();
     cfg.inituser = s.inituser.c_str();
     cfg.initgroup = s.initgroup.c_str();
+
+    // sVirt: the labels the daemon's security manager generated.
+    security::ExecLabel exec_label(s.exec_label, s.exec_label_fatal);
+    if (!exec_label.empty()) {
+        cfg.exec_label = &exec_label;
+        cfg.exec_label_fatal = exec_label.failureIsFatal();
+    }
+    std::string ctx = s.mount_context.empty() ? std::string() : "," + s.mount_context;
+    std::string dev_data = cfg.dev_data + ctx, devpts_data = cfg.devpts_data + ctx,
+                devpts_data_nogid = cfg.devpts_data_nogid + ctx, shm_data = cfg.shm_data + ctx,
+                tmp_data = cfg.tmp_data + ctx, run_data = cfg.run_data + ctx;
+    if (!ctx.empty()) {
+        cfg.dev_data = dev_data.c_str();
+        cfg.devpts_data = devpts_data.c_str();
+        cfg.devpts_data_nogid = devpts_data_nogid.c_str();
+        cfg.shm_data = shm_data.c_str();
+        cfg.tmp_data = tmp_data.c_str();
+        cfg.run_data = run_data.c_str();
+        cfg.ram_root_data = s.mount_context.c_str();
+    }
 
     // Shared namespaces are joined by the controller itself so that the
     // child inherits them even inside a new user namespace.

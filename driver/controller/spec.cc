@@ -122,6 +122,13 @@ std::string encodeSpec(const Spec &s)
     put(o, "initdir", s.initdir);
     put(o, "inituser", s.inituser);
     put(o, "initgroup", s.initgroup);
+    // Absent for unconfined containers: their spec stays as it was.
+    if (!s.exec_label.empty()) {
+        put(o, "exec_label", s.exec_label);
+        putNum(o, "exec_label_fatal", s.exec_label_fatal);
+    }
+    if (!s.mount_context.empty())
+        put(o, "mount_context", s.mount_context);
     return o;
 }
 
@@ -251,6 +258,12 @@ Spec decodeSpec(const std::string &w)
             s.inituser = v;
         else if (k == "initgroup")
             s.initgroup = v;
+        else if (k == "exec_label")
+            s.exec_label = v;
+        else if (k == "exec_label_fatal")
+            s.exec_label_fatal = toU64(k, v) != 0;
+        else if (k == "mount_context")
+            s.mount_context = v;
         else
             throw std::runtime_error("spec: unknown key '" + k + "'");
     }

@@ -64,6 +64,14 @@ struct Spec {
     std::vector<std::string> args; // initargs (argv[1..])
     std::vector<std::string> env;  // "K=V", complete (the daemon builds libvirt's set)
     std::string initdir, inituser, initgroup;
+
+    // sVirt (empty = unconfined): the label init is exec'd with, whether a
+    // failure to set it aborts the start (the host enforces), and the
+    // mount option `context="..."` for the /dev tmpfs, devpts and
+    // type='ram' filesystems the child mounts.
+    std::string exec_label;
+    bool exec_label_fatal = false;
+    std::string mount_context;
 };
 
 std::string encodeSpec(const Spec &spec);

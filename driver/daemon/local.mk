@@ -42,6 +42,12 @@ check_SCRIPTS += $(LXVIRTD_INTEROP_TESTS)
 TESTS += $(LXVIRTD_INTEROP_TESTS)
 EXTRA_DIST += tests/interop/tap.py $(LXVIRTD_INTEROP_TESTS)
 
+# The unmodified virt-manager, headless (Xvfb + xdotool), against lxvirtd
+# with real containers; skips with the reason when a tool is missing.
+check_SCRIPTS += tests/virt-manager/virt_manager_test.sh
+TESTS += tests/virt-manager/virt_manager_test.sh
+EXTRA_DIST += tests/virt-manager/virt_manager_test.sh
+
 systemdsystemunit_DATA += data/systemd/lxvirtd.service data/systemd/lxvirtd.socket \
 	data/systemd/lxvirtd-ro.socket
 EXTRA_DIST += data/systemd/lxvirtd.service.in data/systemd/lxvirtd.socket \

@@ -570,10 +570,13 @@ void mkdirs(const std::string &dir)
 } // namespace
 
 std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &paths, ExitCallback on_exit,
-                                            StartTimings *timings)
+                                            StartTimings *timings, const StartSecurity &security)
 {
     int64_t t_start = nowUs();
     controller::Spec spec = buildSpec(def, paths);
+    spec.exec_label = security.exec_label;
+    spec.exec_label_fatal = security.exec_label_fatal;
+    spec.mount_context = security.mount_options;
     std::string wire = controller::encodeSpec(spec);
 
     mkdirs(paths.run_dir);

@@ -51,6 +51,14 @@ struct StartTimings {
     long total_us = 0;
 };
 
+// sVirt settings for one start, from the daemon's SecurityManager
+// (execLabel()/mountOptions() of the live definition). Empty = unconfined.
+struct StartSecurity {
+    std::string exec_label;       // what init is exec'd with
+    bool exec_label_fatal = false; // the host enforces: failing to set it aborts the start
+    std::string mount_options;    // `context="..."` for /dev, devpts and type='ram' mounts
+};
+
 class Container {
 public:
     using ExitCallback = std::function<void(ExitReason)>;
@@ -64,7 +72,8 @@ public:
     // `on_exit` is called exactly once, from the GLib main context, when the
     // container is gone (and its resources released).
     static std::unique_ptr<Container> start(const DomainDef& def, const Paths& paths,
-                                            ExitCallback on_exit, StartTimings* timings = nullptr);
+                                            ExitCallback on_exit, StartTimings* timings = nullptr,
+                                            const StartSecurity& security = {});
 
     // Re-attaches to a container started by an earlier daemon. Throws if the
     // controller is gone; the caller then calls cleanupStale() and reports

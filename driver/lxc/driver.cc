@@ -294,6 +294,12 @@ public:
     LxcDriver(const DriverConfig &config, Runtime runtime)
         : config_(config), runtime_(std::move(runtime)), main_context_(g_main_context_ref_thread_default())
     {
+        security_ = runtime_.security;
+        if (!security_) {
+            security::SecurityConfig none;
+            none.driver = "none";
+            security_ = security::createSecurityManager(none);
+        }
     }
 
     // Waits for pending restart jobs; called when the owner lets go, so the
@@ -368,6 +374,8 @@ public:
     {
         if (runtime_.securityModel)
             return runtime_.securityModel();
+        if (security_->model() != "none")
+            return SecurityModel{security_->model(), security_->doi()};
         return {"none", ""};
     }
     std::string domainXmlFromNative(const std::string &format, const std::string &config,
@@ -551,7 +559,7 @@ private:
         opts.id = obj.id;
         std::string text = formatLiveState(obj.state, obj.reason, obj.run, formatDomainXml(*obj.def, opts));
         makeDirs(config_.paths.run_dir);
-        writeFileAtomic(livePath(obj.name), text);
+        writeFileAtomic(livePath(obj.name), text, 0600, /*durable=*/false);
     }
 
     // ---- lifecycle internals ----
@@ -565,6 +573,22 @@ private:
             if (drv && o)
                 drv->onContainerExit(o, generation, why);
         };
+    }
+    // Undoes what start did with the security manager: file labels back
+    // (relabel='yes'), the dynamic pair freed. Never throws: a stop must
+    // complete even when a label cannot be restored.
+    void releaseSecurity(DomainDef &def)
+    {
+        try {
+            security_->restoreAllLabel(def);
+        } catch (const std::exception &e) {
+            g_warning("lxvirt: domain '%s': %s", def.name.c_str(), e.what());
+        }
+        try {
+            security_->release(def);
+        } catch (const std::exception &e) {
+            g_warning("lxvirt: domain '%s': %s", def.name.c_str(), e.what());
+        }
     }
     void startLocked(const ObjPtr &obj, int running_reason, bool paused, Events &events);
     void stopLocked(DomainObj &obj, int shutoff_reason, bool keep_live_def);
@@ -644,6 +668,7 @@ private:
 
     DriverConfig config_;
     Runtime runtime_;
+    std::shared_ptr<security::SecurityManager> security_;
     GMainContext *main_context_;
 
     std::mutex reg_mu_;
@@ -794,6 +819,7 @@ DomainDef LxcDriver::parseForDefine(const std::string &xml)
         throw Error::make(VIR_ERR_NO_NAME, VIR_FROM_DOMAIN, "missing domain name information");
     if (def.name.find('/') != std::string::npos)
         throw Error::make(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN, "name " + def.name + " cannot contain '/'");
+    security_->verify(def);
     return def;
 }
 
@@ -928,11 +954,21 @@ void LxcDriver::startLocked(const ObjPtr &obj, int running_reason, bool paused, 
                               "Only PTY console types are supported");
 
     std::shared_ptr<Container> container;
+    bool labelled = false;
     try {
+        // sVirt: the generated label/imagelabel go into the live definition
+        // (dumpxml shows them, the live state file keeps them for reserve()
+        // after a daemon restart) before the runtime builds the container
+        // from it.
+        security_->generate(*live);
+        labelled = true;
+        security_->setAllLabel(*live);
         container = runtime_.start(*live, config_.paths, exitCallback(obj, generation));
         if (!container)
             throw lxcError(VIR_ERR_INTERNAL_ERROR, "container runtime returned no container");
     } catch (...) {
+        if (labelled)
+            releaseSecurity(*live);
         std::lock_guard<std::mutex> lk(obj->mu);
         obj->state = VIR_DOMAIN_SHUTOFF;
         obj->reason = VIR_DOMAIN_SHUTOFF_FAILED;
@@ -1010,6 +1046,13 @@ void LxcDriver::startLocked(const ObjPtr &obj, int running_reason, bool paused, 
 // `keep_live_def` keeps the live definition for a reboot.
 void LxcDriver::stopLocked(DomainObj &obj, int shutoff_reason, bool keep_live_def)
 {
+    if (obj.active && obj.def && security_->model() != "none") {
+        // The generated labels go with the container: a reboot (which
+        // starts from this definition) or the next start draws a new pair.
+        auto def = std::make_shared<DomainDef>(*obj.def);
+        releaseSecurity(*def);
+        obj.def = def;
+    }
     obj.generation++;
     obj.active = false;
     obj.state = VIR_DOMAIN_SHUTOFF;
@@ -1566,7 +1609,11 @@ SecurityLabel LxcDriver::getSecurityLabel(const DomainRef &dom)
     SecurityLabel label;
     if (obj->active && obj->run.init_pid <= 0)
         throw Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_LXC, "Init pid is not yet available");
-    // No security manager yet: every container is unconfined.
+    if (!obj->active)
+        return label;
+    security::ProcessLabel pl = security_->processLabel(obj->run.init_pid);
+    label.label = pl.label;
+    label.enforcing = pl.enforcing ? 1 : 0;
     return label;
 }
 
@@ -2071,6 +2118,13 @@ void LxcDriver::load()
             g_message("lxvirt: domain '%s' is gone (%s): cleaning up", name.c_str(), e.what());
         }
         if (!c) {
+            // The container is gone: only its file labels are left to undo
+            // (its pair was never held by this daemon).
+            try {
+                security_->restoreAllLabel(*live);
+            } catch (const std::exception &e) {
+                g_warning("lxvirt: domain '%s': %s", name.c_str(), e.what());
+            }
             try {
                 runtime_.cleanupStale(*live, st.run, config_.paths);
             } catch (const std::exception &e) {
@@ -2093,6 +2147,15 @@ void LxcDriver::load()
         obj->container = container;
         obj->active = true;
         obj->id = int(obj->run.controller_pid);
+        try {
+            // Hold the running container's pair again so no new start
+            // draws it; the label comes from the init process itself.
+            auto held = std::make_shared<DomainDef>(*live);
+            security_->reserve(*held, obj->run.init_pid);
+            obj->def = held;
+        } catch (const std::exception &e) {
+            g_warning("lxvirt: domain '%s': %s", name.c_str(), e.what());
+        }
         bool paused = false;
         try {
             paused = container->isPaused();

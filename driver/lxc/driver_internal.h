@@ -7,6 +7,7 @@
 #include "driver/domain_driver.h"
 #include "driver/lxc/container.h"
 #include "driver/lxc/driver.h"
+#include "driver/security/security_manager.h"
 
 #include <functional>
 #include <memory>
@@ -28,6 +29,12 @@ struct Runtime {
     std::function<NodeInfo()> nodeInfo;
     std::function<uint64_t()> nodeFreeMemory; // bytes
     std::function<SecurityModel()> securityModel;
+
+    // The sVirt manager (one per daemon: it keeps dynamic pairs unique).
+    // Left empty, the driver runs every container unconfined (model none).
+    // The real runtime's start() asks it for the exec label and mount
+    // context of the labels the driver generated into the live definition.
+    std::shared_ptr<security::SecurityManager> security;
 };
 
 // The runtime backed by Container::start/reconnect/cleanupStale and the host

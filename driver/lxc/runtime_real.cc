@@ -11,12 +11,12 @@ namespace lxvirt::lxc {
 
 namespace {
 
-host::ProbeOptions probeOptions(const DriverConfig &config)
+host::ProbeOptions probeOptions(const DriverConfig &config, const security::SecurityManager &sec)
 {
     host::ProbeOptions opts;
     opts.emulator = config.paths.controller_binary;
-    // The security manager is not wired in yet: report what is enforced.
-    opts.secmodel = "none";
+    opts.secmodel = sec.model();
+    opts.baselabel = sec.baseLabel();
     return opts;
 }
 
@@ -25,8 +25,20 @@ host::ProbeOptions probeOptions(const DriverConfig &config)
 Runtime realRuntime(const DriverConfig &config)
 {
     Runtime rt;
-    rt.start = [](const DomainDef &def, const Paths &paths, Container::ExitCallback on_exit) {
-        return Container::start(def, paths, std::move(on_exit));
+    // Throws for security_driver='selinux' on a host without SELinux: the
+    // daemon must not run containers unconfined that were meant confined.
+    security::SecurityConfig sc;
+    sc.driver = config.security_driver;
+    std::shared_ptr<security::SecurityManager> sec = security::createSecurityManager(sc);
+    rt.security = sec;
+    rt.start = [sec](const DomainDef &def, const Paths &paths, Container::ExitCallback on_exit) {
+        // def is the live definition: generate() has filled its labels.
+        StartSecurity ss;
+        security::ExecLabel exec = sec->execLabel(def);
+        ss.exec_label = exec.label();
+        ss.exec_label_fatal = exec.failureIsFatal();
+        ss.mount_options = sec->mountOptions(def);
+        return Container::start(def, paths, std::move(on_exit), nullptr, ss);
     };
     rt.reconnect = [](const DomainDef &def, const RunState &state, const Paths &paths,
                       Container::ExitCallback on_exit) {
@@ -35,7 +47,7 @@ Runtime realRuntime(const DriverConfig &config)
     rt.cleanupStale = [](const DomainDef &def, const RunState &state, const Paths &paths) {
         Container::cleanupStale(def, state, paths);
     };
-    host::ProbeOptions opts = probeOptions(config);
+    host::ProbeOptions opts = probeOptions(config, *sec);
     rt.capabilities = [opts] { return formatCapabilities(host::probeHostCapabilities(opts)); };
     rt.nodeInfo = [opts] {
         HostCapabilities caps = host::probeHostCapabilities(opts);
@@ -51,7 +63,9 @@ Runtime realRuntime(const DriverConfig &config)
         n.mhz = 0; // filled in by the driver from /proc/cpuinfo
         return n;
     };
-    rt.securityModel = [] { return SecurityModel{"none", ""}; };
+    rt.securityModel = [sec] {
+        return sec->model() == "none" ? SecurityModel{"none", ""} : SecurityModel{sec->model(), sec->doi()};
+    };
     return rt;
 }
 

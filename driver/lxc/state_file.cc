@@ -147,7 +147,7 @@ bool named(xmlNodePtr node, const char *name)
 
 } // namespace
 
-void writeFileAtomic(const std::string &path, const std::string &content, mode_t mode)
+void writeFileAtomic(const std::string &path, const std::string &content, mode_t mode, bool durable)
 {
     std::string tmp = path + ".new";
     {
@@ -166,7 +166,7 @@ void writeFileAtomic(const std::string &path, const std::string &content, mode_t
             }
             done += size_t(n);
         }
-        if (::fsync(fd.fd) < 0) {
+        if (durable && ::fsync(fd.fd) < 0) {
             int err = errno;
             ::unlink(tmp.c_str());
             throw Error::system(err, "cannot fsync '" + tmp + "'");
@@ -177,6 +177,8 @@ void writeFileAtomic(const std::string &path, const std::string &content, mode_t
         ::unlink(tmp.c_str());
         throw Error::system(err, "cannot rename '" + tmp + "' to '" + path + "'");
     }
+    if (!durable)
+        return;
     // The rename itself must reach the disk too.
     Fd dir(::open(dirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir.fd >= 0)

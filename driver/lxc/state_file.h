@@ -13,7 +13,12 @@ namespace lxvirt::lxc {
 
 // Writes PATH.new, fsyncs it, renames it over PATH and fsyncs the directory,
 // so a crash leaves either the old or the new content, never a torn file.
-void writeFileAtomic(const std::string &path, const std::string &content, mode_t mode = 0600);
+// Replaces `path` atomically (write NAME.new, rename). `durable` also fsyncs
+// the data and the directory: wanted for persistent definitions, not for
+// run-dir state, which describes processes that do not outlive the machine
+// (two fsyncs cost ~10 ms on every start where /run is on disk).
+void writeFileAtomic(const std::string &path, const std::string &content, mode_t mode = 0600,
+                     bool durable = true);
 // Reads a whole file; throws VIR_ERR_SYSTEM_ERROR naming the path.
 std::string readFile(const std::string &path);
 // unlink that ignores ENOENT; throws otherwise.

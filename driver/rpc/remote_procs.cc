@@ -111,6 +111,7 @@ struct Ctx {
     DomainDriver& d;
     Session& s;  // Inline procedures only
     CallResult& res;
+    bool readonly;  // the connection's mode, copied when the call was decoded
 };
 
 std::string keyOf(const DomainRef& dom)
@@ -135,9 +136,10 @@ Procedure def(int number, const char* api, unsigned flags, F fn)
         DomainDriver* d = &c.driver;
         Session* s = &c.session;
         Header h = c.header;
-        out.job = [fn, args = std::move(args), d, s, h]() mutable -> CallResult {
+        bool readonly = c.session.readonly;
+        out.job = [fn, args = std::move(args), d, s, h, readonly]() mutable -> CallResult {
             CallResult res;
-            Ctx ctx{*d, *s, res};
+            Ctx ctx{*d, *s, res, readonly};
             if constexpr (std::is_void_v<R>) {
                 fn(ctx, args);
                 res.packet = makeReply(h, Void{});
@@ -354,6 +356,10 @@ ProcedureTable buildRemote()
         return ControlInfoRet{};  // VIR_DOMAIN_CONTROL_OK: no monitor jobs to report
     }));
     t.add(def<DomFlagsArgs, StringRet>(14, "virDomainGetXMLDesc", Q, [](Ctx& c, DomFlagsArgs& a) {
+        // Secure XML may carry secrets (passwords, keys): libvirtd refuses it
+        // to read-only connections whatever the client library checked.
+        if (c.readonly && (a.flags & VIR_DOMAIN_XML_SECURE))
+            throw Error::make(VIR_ERR_OPERATION_DENIED, VIR_FROM_DOMAIN, "virDomainGetXMLDesc with secure flag");
         return StringRet{c.d.getXmlDesc(a.dom, a.flags)};
     }));
     t.add(def<DomArgs, IntRet>(15, "virDomainGetAutostart", Q, [](Ctx& c, DomArgs& a) {

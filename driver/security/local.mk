@@ -3,6 +3,7 @@
 noinst_LIBRARIES += driver/security/libsecurity.a
 driver_security_libsecurity_a_SOURCES = \
 	driver/security/security_manager.h driver/security/security_manager.cc \
+	driver/security/exec_label.cc \
 	driver/security/selinux_model.h driver/security/selinux.cc \
 	driver/security/mcs.h driver/security/mcs.cc \
 	driver/security/lxc_contexts.h driver/security/lxc_contexts.cc
@@ -82,3 +83,12 @@ check_PROGRAMS += tests/vm/svirt_vm_check
 tests_vm_svirt_vm_check_SOURCES = tests/vm/svirt_vm_check.cc
 tests_vm_svirt_vm_check_CXXFLAGS = $(AM_CXXFLAGS) $(SELINUX_CFLAGS)
 tests_vm_svirt_vm_check_LDADD = driver/security/libsecurity.a xml/libxml.a $(SELINUX_LIBS)
+
+# Real containers through the LXC driver in the VM tier (tests/vm/run.sh).
+check_PROGRAMS += tests/vm/svirt_container_check
+tests_vm_svirt_container_check_SOURCES = tests/vm/svirt_container_check.cc
+tests_vm_svirt_container_check_CXXFLAGS = $(AM_CXXFLAGS) $(SELINUX_CFLAGS) $(GLIB_CFLAGS)
+tests_vm_svirt_container_check_LDADD = driver/lxc/liblxcdriver.a driver/libruntime.a \
+	driver/security/libsecurity.a driver/cgroup/libcgroup.a driver/host/libhost.a \
+	xml/libxmlextra.a xml/libxml.a \
+	$(LIBXML_LIBS) $(GLIB_LIBS) $(CAPNG_LIBS) $(SELINUX_LIBS) -lpthread

@@ -189,6 +189,23 @@ def test_read_only_socket_denies_changes_but_answers_queries():
     rro.close()
 
 
+def test_read_only_socket_refuses_secure_xml_but_gives_plain_xml():
+    dom = conn.defineXML(xml(PREFIX + "rosec"))
+    try:
+        ro = libvirt.open(d.ro_uri)  # the client library does not know it is read-only
+        try:
+            rdom = ro.lookupByName(PREFIX + "rosec")
+            check("<name>%srosec</name>" % PREFIX in rdom.XMLDesc(0), "plain XML on ro")
+            e = expect_error(libvirt.VIR_ERR_OPERATION_DENIED, rdom.XMLDesc, libvirt.VIR_DOMAIN_XML_SECURE)
+            check("virDomainGetXMLDesc with secure flag" in str(e), str(e))
+            check(e.get_error_domain() == libvirt.VIR_FROM_DOMAIN, "domain %d" % e.get_error_domain())
+        finally:
+            ro.close()
+        check("<name>" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE), "secure XML on rw")
+    finally:
+        dom.undefine()
+
+
 def _timed_parallel(fns):
     results = [None] * len(fns)
 

@@ -988,6 +988,7 @@ class SpecTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(badCpusetIsRejectedNamingTheField);
     CPPUNIT_TEST(specCarriesLimitsFilesystemsAndTheInitEnvironment);
     CPPUNIT_TEST(templateFilesystemsAreRejected);
+    CPPUNIT_TEST(securityLabelsTravelInTheSpecOnlyWhenConfined);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -1020,6 +1021,24 @@ public:
         CPPUNIT_ASSERT_EQUAL(uint64_t(77), t.filesystems[0].size_kib);
         CPPUNIT_ASSERT_EQUAL('b', t.devices.at(0).type);
         CPPUNIT_ASSERT_EQUAL(-1L, t.devices.at(0).minor);
+    }
+
+    void securityLabelsTravelInTheSpecOnlyWhenConfined()
+    {
+        controller::Spec s;
+        s.name = "web";
+        std::string plain = controller::encodeSpec(s);
+        CPPUNIT_ASSERT(plain.find("exec_label") == std::string::npos);
+        CPPUNIT_ASSERT(plain.find("mount_context") == std::string::npos);
+        s.exec_label = "system_u:system_r:svirt_lxc_net_t:s0:c1,c2";
+        s.exec_label_fatal = true;
+        s.mount_context = "context=\"system_u:object_r:svirt_sandbox_file_t:s0:c1,c2\"";
+        controller::Spec t = controller::decodeSpec(controller::encodeSpec(s));
+        CPPUNIT_ASSERT_EQUAL(s.exec_label, t.exec_label);
+        CPPUNIT_ASSERT(t.exec_label_fatal);
+        CPPUNIT_ASSERT_EQUAL(s.mount_context, t.mount_context);
+        s.exec_label_fatal = false;
+        CPPUNIT_ASSERT(!controller::decodeSpec(controller::encodeSpec(s)).exec_label_fatal);
     }
 
     void specDecoderRejectsUnknownKeysAndBadNumbers()

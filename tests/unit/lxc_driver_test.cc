@@ -145,6 +145,98 @@ public:
     int shutdown_flags = -1, reboot_flags = -1, console_index = -1;
 };
 
+// A SecurityManager that records what the driver asks of it: the driver's
+// sVirt sequence (verify, generate, setAllLabel, restore, release, reserve,
+// processLabel) is checked without SELinux on the host.
+class FakeSecurity : public security::SecurityManager {
+public:
+    std::mutex mu;
+    std::set<std::string> held; // labels of running domains
+    int next = 0;
+    int relabels = 0, restores = 0;
+
+    std::string model() const override { return "selinux"; }
+    std::string doi() const override { return "0"; }
+    std::string baseLabel() const override { return "u:r:fake_t:s0"; }
+    std::string baseImageLabel() const override { return "u:object_r:fake_file_t:s0"; }
+
+    static SeclabelDef *find(DomainDef &def)
+    {
+        for (auto &s : def.seclabels)
+            if (s.model.empty() || s.model == "selinux")
+                return &s;
+        return nullptr;
+    }
+    void verify(const DomainDef &def) const override
+    {
+        for (const auto &s : def.seclabels)
+            if (s.type == SeclabelType::Static && s.label == "bad")
+                throw Error::make(VIR_ERR_CONFIG_UNSUPPORTED, VIR_FROM_SECURITY, "invalid security label 'bad'");
+    }
+    security::Labels generate(DomainDef &def) override
+    {
+        SeclabelDef *s = find(def);
+        if (!s || s->type != SeclabelType::Dynamic)
+            return {};
+        std::lock_guard<std::mutex> lk(mu);
+        int n = next;
+        next += 2;
+        s->model = "selinux";
+        s->label = "u:r:fake_t:s0:c" + std::to_string(n) + ",c" + std::to_string(n + 1);
+        s->imagelabel = "u:object_r:fake_file_t:s0:c" + std::to_string(n) + ",c" + std::to_string(n + 1);
+        held.insert(s->label);
+        return {s->label, s->imagelabel};
+    }
+    security::Labels reserve(DomainDef &def, pid_t) override
+    {
+        SeclabelDef *s = find(def);
+        if (!s || s->label.empty())
+            return {};
+        std::lock_guard<std::mutex> lk(mu);
+        if (!held.insert(s->label).second)
+            throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_SECURITY, "pair already held");
+        return {s->label, s->imagelabel};
+    }
+    void release(DomainDef &def) override
+    {
+        SeclabelDef *s = find(def);
+        if (!s || s->type != SeclabelType::Dynamic)
+            return;
+        std::lock_guard<std::mutex> lk(mu);
+        held.erase(s->label);
+        s->label.clear();
+        s->imagelabel.clear();
+    }
+    std::string mountOptions(const DomainDef &def) const override
+    {
+        for (const auto &s : def.seclabels)
+            if (!s.imagelabel.empty())
+                return "context=\"" + s.imagelabel + "\"";
+        return "";
+    }
+    security::ExecLabel execLabel(const DomainDef &def) const override
+    {
+        for (const auto &s : def.seclabels)
+            if (!s.label.empty())
+                return security::ExecLabel(s.label, true);
+        return {};
+    }
+    void setAllLabel(const DomainDef &) override
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        relabels++;
+    }
+    void restoreAllLabel(const DomainDef &) override
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        restores++;
+    }
+    security::ProcessLabel processLabel(pid_t pid) const override
+    {
+        return {"proc-of-" + std::to_string(pid), true};
+    }
+};
+
 struct World {
     std::mutex mu;
     std::map<std::string, FakeContainer *> containers; // live handles by domain name
@@ -156,6 +248,7 @@ struct World {
     std::map<std::string, DomainDef> last_def;
     pid_t next_pid = 40000;
     bool fail_start = false;
+    std::shared_ptr<FakeSecurity> security; // null: the driver's "none" model
     // Blocks start() of this domain until released (concurrency tests).
     std::string block_name;
     std::mutex block_mu;
@@ -211,6 +304,7 @@ struct World {
             cleaned.push_back(def.name);
         };
         rt.capabilities = [] { return std::string("<capabilities/>"); };
+        rt.security = security;
         return rt;
     }
 };
@@ -339,6 +433,10 @@ class LxcDriverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(restartRecoveryReattachesLiveContainersAndReportsDeadOnesCrashed);
     CPPUNIT_TEST(jobsOnDifferentDomainsRunInParallelAndReadsDoNotWaitForJobs);
     CPPUNIT_TEST(consoleAndHostQueriesFollowLibvirt);
+    CPPUNIT_TEST(withoutASecurityManagerDomainsRunUnconfined);
+    CPPUNIT_TEST(dynamicLabelsAreGeneratedIntoTheLiveXmlAndReleasedAtStop);
+    CPPUNIT_TEST(labelsThatCannotBeHonouredAreRefusedAtDefine);
+    CPPUNIT_TEST(restartedDriverReservesTheLabelsOfRunningContainers);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -1144,6 +1242,104 @@ public:
         world_->block_cv.notify_all();
         t.join();
         CPPUNIT_ASSERT(driver_->isActive(slow));
+    }
+
+    static std::string confinedXml(const std::string &name, const std::string &seclabel)
+    {
+        std::string x = domainXml(name);
+        return x.insert(x.rfind("</domain>"), "  " + seclabel + "\n");
+    }
+
+    void withoutASecurityManagerDomainsRunUnconfined()
+    {
+        makeDriver();
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), driver_->securityModel().model);
+        DomainRef a = driver_->create(driver_->defineXml(domainXml("lxc-a"), 0), 0);
+        SecurityLabel l = driver_->getSecurityLabel(a);
+        CPPUNIT_ASSERT_EQUAL(std::string(), l.label);
+        CPPUNIT_ASSERT_EQUAL(0, l.enforcing);
+        CPPUNIT_ASSERT(driver_->getXmlDesc(a, 0).find("<seclabel") == std::string::npos);
+        driver_->destroy(a, 0);
+    }
+
+    void dynamicLabelsAreGeneratedIntoTheLiveXmlAndReleasedAtStop()
+    {
+        world_->security = std::make_shared<FakeSecurity>();
+        auto &sec = *world_->security;
+        makeDriver();
+        CPPUNIT_ASSERT_EQUAL(std::string("selinux"), driver_->securityModel().model);
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), driver_->securityModel().doi);
+        const std::string dyn = "<seclabel type='dynamic' model='selinux'/>";
+        DomainRef a = driver_->create(driver_->defineXml(confinedXml("lxc-a", dyn), 0), 0);
+        DomainRef b = driver_->create(driver_->defineXml(confinedXml("lxc-b", dyn), 0), 0);
+
+        std::string la = world_->last_def["lxc-a"].seclabels.at(0).label;
+        std::string lb = world_->last_def["lxc-b"].seclabels.at(0).label;
+        CPPUNIT_ASSERT(!la.empty() && !lb.empty() && la != lb);
+        CPPUNIT_ASSERT_EQUAL(size_t(2), sec.held.size());
+        CPPUNIT_ASSERT_EQUAL(2, sec.relabels);
+        std::string live = driver_->getXmlDesc(a, 0);
+        CPPUNIT_ASSERT_MESSAGE(live, live.find("<label>" + la + "</label>") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(live, live.find("<imagelabel>u:object_r:fake_file_t:s0:c0,c1</imagelabel>") !=
+                                         std::string::npos);
+        // The live state file keeps them for reserve() after a restart.
+        LiveState st = parseLiveState(readFile(run("lxc-a.xml")));
+        CPPUNIT_ASSERT_EQUAL(la, st.def.seclabels.at(0).label);
+        // The persistent definition does not.
+        CPPUNIT_ASSERT(driver_->getXmlDesc(a, VIR_DOMAIN_XML_INACTIVE).find("<label>") == std::string::npos);
+
+        SecurityLabel l = driver_->getSecurityLabel(a);
+        CPPUNIT_ASSERT_EQUAL("proc-of-" + std::to_string(world_->get("lxc-a")->rs_.init_pid), l.label);
+        CPPUNIT_ASSERT_EQUAL(1, l.enforcing);
+
+        driver_->destroy(a, 0);
+        CPPUNIT_ASSERT_EQUAL(size_t(1), sec.held.size());
+        CPPUNIT_ASSERT_EQUAL(size_t(1), sec.held.count(lb));
+        CPPUNIT_ASSERT_EQUAL(1, sec.restores);
+        CPPUNIT_ASSERT(driver_->getXmlDesc(a, 0).find("<label>") == std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string(), driver_->getSecurityLabel(a).label);
+
+        // A failed start gives its pair back and restores its files.
+        world_->fail_start = true;
+        CPPUNIT_ASSERT(errorCode([&] { driver_->create(a, 0); }) != 0);
+        CPPUNIT_ASSERT_EQUAL(size_t(1), sec.held.size());
+        CPPUNIT_ASSERT_EQUAL(2, sec.restores);
+        world_->fail_start = false;
+        driver_->create(a, 0);
+        CPPUNIT_ASSERT(world_->last_def["lxc-a"].seclabels.at(0).label != la);
+        driver_->destroy(a, 0);
+        driver_->destroy(b, 0);
+        CPPUNIT_ASSERT(sec.held.empty());
+    }
+
+    void labelsThatCannotBeHonouredAreRefusedAtDefine()
+    {
+        world_->security = std::make_shared<FakeSecurity>();
+        makeDriver();
+        const std::string bad = "<seclabel type='static' model='selinux'><label>bad</label></seclabel>";
+        CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_CONFIG_UNSUPPORTED),
+                             errorCode([&] { driver_->defineXml(confinedXml("lxc-a", bad), 0); }));
+        CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_CONFIG_UNSUPPORTED),
+                             errorCode([&] { driver_->createXml(confinedXml("lxc-a", bad), 0); }));
+        CPPUNIT_ASSERT(!exists(etc("lxc-a.xml")));
+    }
+
+    void restartedDriverReservesTheLabelsOfRunningContainers()
+    {
+        world_->security = std::make_shared<FakeSecurity>();
+        makeDriver();
+        const std::string dyn = "<seclabel type='dynamic' model='selinux'/>";
+        driver_->create(driver_->defineXml(confinedXml("lxc-a", dyn), 0), 0);
+        std::string la = world_->last_def["lxc-a"].seclabels.at(0).label;
+
+        // A new daemon: a fresh manager that holds nothing yet.
+        world_->security = std::make_shared<FakeSecurity>();
+        makeDriver();
+        CPPUNIT_ASSERT_EQUAL(size_t(1), world_->security->held.count(la));
+        DomainRef a = driver_->lookupByName("lxc-a");
+        CPPUNIT_ASSERT(driver_->getXmlDesc(a, 0).find("<label>" + la + "</label>") != std::string::npos);
+        driver_->destroy(a, 0);
+        CPPUNIT_ASSERT(world_->security->held.empty());
     }
 
     void consoleAndHostQueriesFollowLibvirt()

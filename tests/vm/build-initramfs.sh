@@ -25,7 +25,8 @@ work=/var/tmp/lxvirt-vm
 build=
 destdir=
 out=
-cmd=/usr/libexec/lxvirt-vm/svirt_vm_check
+# Both check programs; the status is non-zero when either failed.
+cmd='/usr/libexec/lxvirt-vm/svirt_vm_check; a=$?; /usr/libexec/lxvirt-vm/svirt_container_check; b=$?; [ $a = 0 ] && [ $b = 0 ]'
 extra=()
 while getopts "b:w:D:a:c:o:h" opt; do
 	case $opt in
@@ -50,7 +51,8 @@ done
 file -L /bin/busybox | grep -q 'statically linked' || { echo "build-initramfs: /bin/busybox is not static (busybox-static)" >&2; exit 1; }
 
 # --- policy ----------------------------------------------------------------
-make -s -C "$build" selinux-policy/lxvirt.pp tests/vm/svirt_vm_check
+make -s -C "$build" selinux-policy/lxvirt.pp tests/vm/svirt_vm_check tests/vm/svirt_container_check \
+	driver/controller/lxvirt-controller
 mods=$work/modules
 rm -rf "$mods" && mkdir -p "$mods"
 cp "$here"/policy/lxvirt_vmtest.te "$here"/policy/lxvirt_vmtest.if "$here"/policy/lxvirt_vmtest.fc "$mods/"
@@ -99,6 +101,10 @@ put() { # HOST GUEST
 }
 
 put "$build/tests/vm/svirt_vm_check" /usr/libexec/lxvirt-vm/svirt_vm_check
+put "$build/tests/vm/svirt_container_check" /usr/libexec/lxvirt-vm/svirt_container_check
+put "$build/driver/controller/lxvirt-controller" /usr/libexec/lxvirt-vm/lxvirt-controller
+# Debug info is most of their size; the guest unpacks every byte at boot.
+strip "$root"/usr/libexec/lxvirt-vm/* 2>/dev/null || true
 # Real SELinux tools (busybox's applets lack -Z): policy load and debugging.
 for t in /usr/sbin/load_policy /usr/sbin/getenforce /usr/sbin/setenforce /usr/bin/chcon /usr/bin/runcon \
 	/usr/bin/id /usr/bin/ls /usr/bin/stat; do
