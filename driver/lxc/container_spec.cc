@@ -225,6 +225,12 @@ controller::Spec buildSpec(const DomainDef &def, const Paths &paths)
     s.userns = def.needsUserNamespace();
     if (def.share_net.type != NsShareType::None && !def.interfaces.empty())
         unsupported("sharenet cannot be combined with <interface>");
+    // Network devices come with the networking issue; until then a start must
+    // not silently give the container a network namespace without its NIC.
+    if (!def.interfaces.empty())
+        unsupported("interface '" + (def.interfaces[0].target_dev.empty() ? def.interfaces[0].mac
+                                                                            : def.interfaces[0].target_dev) +
+                    "': network interfaces are not supported by lxvirt yet");
     s.share_net = sharePath(def.share_net, "net", paths);
     s.share_ipc = sharePath(def.share_ipc, "ipc", paths);
     s.share_uts = sharePath(def.share_uts, "uts", paths);

@@ -988,6 +988,7 @@ class SpecTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(badCpusetIsRejectedNamingTheField);
     CPPUNIT_TEST(specCarriesLimitsFilesystemsAndTheInitEnvironment);
     CPPUNIT_TEST(templateFilesystemsAreRejected);
+    CPPUNIT_TEST(interfacesAreRefusedRatherThanSilentlyDropped);
     CPPUNIT_TEST(securityLabelsTravelInTheSpecOnlyWhenConfined);
     CPPUNIT_TEST_SUITE_END();
 
@@ -1118,6 +1119,22 @@ public:
         } catch (const Error &e) {
             CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_CONFIG_UNSUPPORTED), e.code());
             CPPUNIT_ASSERT(std::string(e.what()).find("/x") != std::string::npos);
+        }
+    }
+
+    void interfacesAreRefusedRatherThanSilentlyDropped()
+    {
+        DomainDef d;
+        d.name = "web";
+        InterfaceDef nic;
+        nic.mac = "52:54:00:12:34:56";
+        d.interfaces = {nic};
+        try {
+            lxc::buildSpec(d, lxc::Paths{});
+            CPPUNIT_FAIL("interface accepted");
+        } catch (const Error &e) {
+            CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_CONFIG_UNSUPPORTED), e.code());
+            CPPUNIT_ASSERT(std::string(e.what()).find("52:54:00:12:34:56") != std::string::npos);
         }
     }
 };
