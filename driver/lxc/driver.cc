@@ -489,6 +489,52 @@ private:
         by_uuid_[obj->uuid] = obj;
     }
     // Called with obj->mu held.
+    struct Claim {
+        ObjPtr obj;
+        bool created = false;
+        std::unique_lock<std::timed_mutex> job;
+    };
+
+    // The object a new definition belongs to, with its job held: the one
+    // with the same uuid, or a new one published under the registry lock
+    // (job taken before publishing, so nobody races its first save). A name
+    // or uuid already used by another domain is refused as libvirt words it.
+    Claim claimForDef(const DefPtr &def, bool publish_def)
+    {
+        Claim c;
+        {
+            std::lock_guard<std::mutex> lk(reg_mu_);
+            auto byUuid = by_uuid_.find(def->uuid);
+            auto byName = by_name_.find(def->name);
+            if (byUuid != by_uuid_.end()) {
+                if (byUuid->second->name != def->name)
+                    throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
+                                      "domain '" + byUuid->second->name + "' is already defined with uuid " +
+                                          uuidToString(def->uuid));
+                c.obj = byUuid->second;
+            } else if (byName != by_name_.end()) {
+                throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
+                                  "domain '" + def->name + "' already exists with uuid " +
+                                      uuidToString(byName->second->uuid));
+            } else {
+                c.obj = std::make_shared<DomainObj>();
+                c.obj->name = def->name;
+                c.obj->uuid = def->uuid;
+                if (publish_def)
+                    c.obj->def = def;
+                c.created = true;
+                c.obj->job.lock();
+                by_name_[c.obj->name] = c.obj;
+                by_uuid_[c.obj->uuid] = c.obj;
+            }
+        }
+        if (c.created)
+            c.job = std::unique_lock<std::timed_mutex>(c.obj->job, std::adopt_lock);
+        else
+            c.job = std::unique_lock<std::timed_mutex>(c.obj->job);
+        return c;
+    }
+
     void removeObjLocked(DomainObj &obj)
     {
         obj.removed = true;
@@ -831,38 +877,7 @@ DomainRef LxcDriver::defineXml(const std::string &xml, unsigned flags)
     DomainRef ref;
 
     for (;;) {
-        ObjPtr obj;
-        bool created = false;
-        {
-            std::lock_guard<std::mutex> lk(reg_mu_);
-            auto byUuid = by_uuid_.find(def->uuid);
-            auto byName = by_name_.find(def->name);
-            if (byUuid != by_uuid_.end()) {
-                if (byUuid->second->name != def->name)
-                    throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
-                                      "domain '" + byUuid->second->name + "' is already defined with uuid " +
-                                          uuidToString(def->uuid));
-                obj = byUuid->second;
-            } else if (byName != by_name_.end()) {
-                throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
-                                  "domain '" + def->name + "' already exists with uuid " +
-                                      uuidToString(byName->second->uuid));
-            } else {
-                obj = std::make_shared<DomainObj>();
-                obj->name = def->name;
-                obj->uuid = def->uuid;
-                created = true;
-                // Hold the job before publishing so nobody races the first save.
-                obj->job.lock();
-                by_name_[obj->name] = obj;
-                by_uuid_[obj->uuid] = obj;
-            }
-        }
-        std::unique_lock<std::timed_mutex> job;
-        if (created)
-            job = std::unique_lock<std::timed_mutex>(obj->job, std::adopt_lock);
-        else
-            job = std::unique_lock<std::timed_mutex>(obj->job);
+        auto [obj, created, job] = claimForDef(def, /*publish_def=*/false);
         std::lock_guard<std::mutex> lk(obj->mu);
         if (obj->removed)
             continue; // undefined meanwhile: look again
@@ -1235,38 +1250,7 @@ DomainRef LxcDriver::createXml(const std::string &xml, unsigned flags)
     Events events;
 
     for (;;) {
-        ObjPtr obj;
-        bool created = false;
-        {
-            std::lock_guard<std::mutex> lk(reg_mu_);
-            auto byUuid = by_uuid_.find(def->uuid);
-            auto byName = by_name_.find(def->name);
-            if (byUuid != by_uuid_.end()) {
-                if (byUuid->second->name != def->name)
-                    throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
-                                      "domain '" + byUuid->second->name + "' is already defined with uuid " +
-                                          uuidToString(def->uuid));
-                obj = byUuid->second;
-            } else if (byName != by_name_.end()) {
-                throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_DOMAIN,
-                                  "domain '" + def->name + "' already exists with uuid " +
-                                      uuidToString(byName->second->uuid));
-            } else {
-                obj = std::make_shared<DomainObj>();
-                obj->name = def->name;
-                obj->uuid = def->uuid;
-                obj->def = def;
-                created = true;
-                obj->job.lock();
-                by_name_[obj->name] = obj;
-                by_uuid_[obj->uuid] = obj;
-            }
-        }
-        std::unique_lock<std::timed_mutex> job;
-        if (created)
-            job = std::unique_lock<std::timed_mutex>(obj->job, std::adopt_lock);
-        else
-            job = std::unique_lock<std::timed_mutex>(obj->job);
+        auto [obj, created, job] = claimForDef(def, /*publish_def=*/true);
         DefPtr saved_persistent;
         {
             std::lock_guard<std::mutex> lk(obj->mu);
