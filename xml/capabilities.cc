@@ -4,40 +4,13 @@
 // the security model, and one <guest> per supported arch. The LXC driver
 // offers no migration and no host CPU model, so neither appears.
 #include "xml/capabilities.h"
+#include "xml/escape.h"
 
 #include <sstream>
 
 namespace lxvirt {
 
 namespace {
-
-std::string escape(const std::string &s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '\'':
-            out += "&apos;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
-}
 
 // The 32-bit arch a 64-bit host also runs (lxcContainerGetAlt32bitArch);
 // libvirt advertises it as a second guest.
@@ -77,9 +50,9 @@ void formatGuest(std::ostringstream &os, const std::string &arch, const std::str
 {
     os << "  <guest>\n"
        << "    <os_type>exe</os_type>\n"
-       << "    <arch name='" << escape(arch) << "'>\n"
+       << "    <arch name='" << xmlEscape(arch) << "'>\n"
        << "      <wordsize>" << wordSize(arch) << "</wordsize>\n"
-       << "      <emulator>" << escape(emulator) << "</emulator>\n"
+       << "      <emulator>" << xmlEscape(emulator) << "</emulator>\n"
        << "      <domain type='lxc'/>\n"
        << "    </arch>\n"
        << "  </guest>\n\n";
@@ -101,9 +74,9 @@ std::string formatCapabilities(const HostCapabilities &caps)
     os << "<capabilities>\n\n"
        << "  <host>\n";
     if (!caps.uuid.empty())
-        os << "    <uuid>" << escape(caps.uuid) << "</uuid>\n";
+        os << "    <uuid>" << xmlEscape(caps.uuid) << "</uuid>\n";
     os << "    <cpu>\n"
-       << "      <arch>" << escape(caps.arch) << "</arch>\n"
+       << "      <arch>" << xmlEscape(caps.arch) << "</arch>\n"
        << "      <pages unit='KiB' size='" << kPageKiB << "'/>\n"
        << "    </cpu>\n"
        // No suspend targets: host power management is not ours to offer.
@@ -142,9 +115,9 @@ std::string formatCapabilities(const HostCapabilities &caps)
        << "    <secmodel>\n";
     const bool selinux = caps.secmodel == "selinux";
     os << "      <model>" << (selinux ? "selinux" : "none") << "</model>\n"
-       << "      <doi>" << escape(caps.secmodel_doi.empty() ? "0" : caps.secmodel_doi) << "</doi>\n";
+       << "      <doi>" << xmlEscape(caps.secmodel_doi.empty() ? "0" : caps.secmodel_doi) << "</doi>\n";
     if (selinux && !caps.baselabel.empty())
-        os << "      <baselabel type='lxc'>" << escape(caps.baselabel) << "</baselabel>\n";
+        os << "      <baselabel type='lxc'>" << xmlEscape(caps.baselabel) << "</baselabel>\n";
     os << "    </secmodel>\n"
        << "  </host>\n\n";
 

@@ -1,4 +1,5 @@
 #include "driver/lxc/state_file.h"
+#include "xml/escape.h"
 
 #include "xml/domain_xml.h"
 #include "xml/error.h"
@@ -39,33 +40,6 @@ std::string dirName(const std::string &path)
     if (slash == 0)
         return "/";
     return path.substr(0, slash);
-}
-
-std::string xmlEscape(const std::string &in)
-{
-    std::string out;
-    for (char c : in) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '\'':
-            out += "&apos;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
 }
 
 // libvirt's virDomainState / reason names (virDomainStateTypeToString,
