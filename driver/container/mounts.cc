@@ -69,6 +69,19 @@ void prepareTarget(Child &c, const ChildMount &m)
         fail(c, Step::Mounts, e, m.target);
 }
 
+// Under one of the private tmpfs a shared host root gets (/tmp, /var/tmp,
+// /run)? Plain prefix checks: this runs in the child, no allocation.
+bool underScratch(const char *target)
+{
+    static const char *const scratch[] = {"/tmp", "/var/tmp", "/run"};
+    for (const char *dir : scratch) {
+        size_t n = strlen(dir);
+        if (strncmp(target, dir, n) == 0 && (target[n] == '\0' || target[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
 void mountOne(Child &c, const ChildMount &m)
 {
     char dst[PATH_MAX];
@@ -140,8 +153,11 @@ void setupRoot(Child &c)
         if (lstat(p, &st) < 0 && mkdir(p, 0755) < 0)
             fail(c, Step::RootMount, errno, b);
     }
+    // Targets under the private scratch tmpfs of a shared host root are made
+    // inside that tmpfs below, never on the host's own /tmp.
     for (size_t i = 0; i < cfg.nmounts; ++i)
-        prepareTarget(c, cfg.mounts[i]);
+        if (!(host && underScratch(cfg.mounts[i].target)))
+            prepareTarget(c, cfg.mounts[i]);
 
     if (host || cfg.root_readonly) {
         mount_attr attr{};
@@ -162,6 +178,9 @@ void setupRoot(Child &c)
             if (r && r != ENOENT)
                 fail(c, Step::RootMount, r, s.path);
         }
+        for (size_t i = 0; i < cfg.nmounts; ++i)
+            if (underScratch(cfg.mounts[i].target))
+                prepareTarget(c, cfg.mounts[i]);
     }
     for (size_t i = 0; i < cfg.nmounts; ++i)
         mountOne(c, cfg.mounts[i]);

@@ -452,15 +452,27 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("y"), readFile(b3->outdir + "/x"));
     }
 
+    static FilesystemDef helperDirMount()
+    {
+        FilesystemDef fs;
+        fs.type = FsType::Mount;
+        fs.source = test::buildDir() + "/tests";
+        fs.target = fs.source;
+        fs.readonly = true;
+        return fs;
+    }
+
     void containerWithoutRootSharesHostRootReadOnlyWithPrivateTmp()
     {
         // No '/' filesystem: the host root, read-only, tmpfs on /tmp.
         std::string outdir;
         DomainDef d = baseDef("app", {"-o", "/out/answer", "-w", "write", "/etc/lxvirt-probe", "x"}, outdir);
         // The rootfs lives under /tmp, which such a container sees as its own
-        // empty tmpfs: run the helper from the build tree.
+        // empty tmpfs: run the helper from the build tree, bound at its own
+        // path (the build tree itself may be under /tmp too, as in CI).
         d.init = test::buildDir() + "/tests/init";
         d.filesystems.erase(d.filesystems.begin());
+        d.filesystems.push_back(helperDirMount());
         auto b = startBox(d, outdir);
         CPPUNIT_ASSERT(waitFor([&] { return exists(outdir + "/answer") || b->reason(); }));
         CPPUNIT_ASSERT_EQUAL(std::string("error: Read-only file system\n"), readFile(outdir + "/answer"));
@@ -471,6 +483,7 @@ public:
             baseDef("apptmp", {"-o", "/out/answer", "-w", "write", "/tmp/lxvirt-probe", "x"}, outdir2);
         d2.init = test::buildDir() + "/tests/init";
         d2.filesystems.erase(d2.filesystems.begin());
+        d2.filesystems.push_back(helperDirMount());
         auto b2 = startBox(d2, outdir2);
         CPPUNIT_ASSERT(waitFor([&] { return exists(outdir2 + "/answer") || b2->reason(); }));
         CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), readFile(outdir2 + "/answer"));
