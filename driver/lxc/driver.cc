@@ -499,6 +499,8 @@ private:
     // with the same uuid, or a new one published under the registry lock
     // (job taken before publishing, so nobody races its first save). A name
     // or uuid already used by another domain is refused as libvirt words it.
+    void setPaused(const DomainRef &dom, bool pause);
+
     Claim claimForDef(const DefPtr &def, bool publish_def)
     {
         Claim c;
@@ -1340,60 +1342,45 @@ void LxcDriver::reboot(const DomainRef &dom, unsigned flags)
 
 void LxcDriver::suspend(const DomainRef &dom)
 {
-    ObjPtr obj = objFor(dom);
-    auto job = beginJob(obj, dom);
-    auto container = activeContainer(obj);
-    {
-        std::lock_guard<std::mutex> lk(obj->mu);
-        if (obj->state == VIR_DOMAIN_PAUSED)
-            return;
-    }
-    try {
-        container->suspend();
-    } catch (const Error &e) {
-        throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_LXC,
-                          std::string("Suspend operation failed: ") + e.what());
-    }
-    Events events;
-    {
-        std::lock_guard<std::mutex> lk(obj->mu);
-        if (!obj->active || obj->container != container)
-            return;
-        obj->state = VIR_DOMAIN_PAUSED;
-        obj->reason = VIR_DOMAIN_PAUSED_USER;
-        saveLiveLocked(*obj);
-        events.push_back(
-            lifecycle(obj->ref(), VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED));
-    }
-    job.unlock();
-    emit(events);
+    setPaused(dom, true);
 }
 
 void LxcDriver::resume(const DomainRef &dom)
+{
+    setPaused(dom, false);
+}
+
+// Freezes or thaws the container; a domain already in the wanted state is
+// left alone (as libvirt does), otherwise state, live file and event follow.
+void LxcDriver::setPaused(const DomainRef &dom, bool pause)
 {
     ObjPtr obj = objFor(dom);
     auto job = beginJob(obj, dom);
     auto container = activeContainer(obj);
     {
         std::lock_guard<std::mutex> lk(obj->mu);
-        if (obj->state != VIR_DOMAIN_PAUSED)
+        if ((obj->state == VIR_DOMAIN_PAUSED) == pause)
             return;
     }
     try {
-        container->resume();
+        if (pause)
+            container->suspend();
+        else
+            container->resume();
     } catch (const Error &e) {
         throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_LXC,
-                          std::string("Resume operation failed: ") + e.what());
+                          std::string(pause ? "Suspend" : "Resume") + " operation failed: " + e.what());
     }
     Events events;
     {
         std::lock_guard<std::mutex> lk(obj->mu);
         if (!obj->active || obj->container != container)
             return;
-        obj->state = VIR_DOMAIN_RUNNING;
-        obj->reason = VIR_DOMAIN_RUNNING_UNPAUSED;
+        obj->state = pause ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
+        obj->reason = pause ? int(VIR_DOMAIN_PAUSED_USER) : int(VIR_DOMAIN_RUNNING_UNPAUSED);
         saveLiveLocked(*obj);
-        events.push_back(lifecycle(obj->ref(), VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED));
+        events.push_back(pause ? lifecycle(obj->ref(), VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+                               : lifecycle(obj->ref(), VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED));
     }
     job.unlock();
     emit(events);
