@@ -462,7 +462,13 @@ public:
     ContainerImpl(std::shared_ptr<Monitor> mon, RunState state, const DomainDef &def)
         : mon_(std::move(mon)), state_(std::move(state)), userns_(def.needsUserNamespace())
     {
-        cg_ = cgroup::Manager::detect(mon_->paths.cgroup_root)->open(state_.cgroup_path);
+        try {
+            cg_ = cgroup::Manager::detect(mon_->paths.cgroup_root)->open(state_.cgroup_path);
+        } catch (const Error &) {
+            // An init that exits at once is reaped and its cgroup removed by
+            // the controller before we get here; the exit report follows on
+            // the monitor socket, and cg() refuses to act meanwhile.
+        }
     }
 
     ~ContainerImpl() override
@@ -501,9 +507,9 @@ public:
                 // right here without waiting for it to be scheduled.
                 if (sendText(mon_->fd, "destroy")) {
                     try {
-                        cg_->killAll(SIGKILL);
-                        if (cg_->isFrozen())
-                            cg_->thaw();
+                        cg().killAll(SIGKILL);
+                        if (cg().isFrozen())
+                            cg().thaw();
                     } catch (const std::exception &) {
                     }
                 }
@@ -528,18 +534,26 @@ public:
         stopInit(flags, VIR_DOMAIN_REBOOT_INITCTL, VIR_DOMAIN_REBOOT_SIGNAL, '6', SIGHUP);
     }
 
-    void suspend() override { cg_->freeze(); }
-    void resume() override { cg_->thaw(); }
+    void suspend() override { cg().freeze(); }
+    void resume() override { cg().thaw(); }
     bool isPaused() const override
     {
         try {
-            return cg_->isFrozen();
+            return cg().isFrozen();
         } catch (const std::exception &) {
             return false;
         }
     }
 
-    cgroup::Cgroup &cgroup() override { return *cg_; }
+    cgroup::Cgroup &cgroup() override { return cg(); }
+
+    cgroup::Cgroup &cg() const
+    {
+        if (!cg_)
+            throw Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_LXC,
+                              "the container's cgroup '" + state_.cgroup_path + "' is gone (the container stopped)");
+        return *cg_;
+    }
 
     int openConsole(int index, bool force) override
     {
