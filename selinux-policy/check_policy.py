@@ -14,7 +14,8 @@ import sys
 import setools
 
 policy = setools.SELinuxPolicy(sys.argv[1])
-file_contexts = open(sys.argv[2]).read() if len(sys.argv) > 2 else ""
+fc_path = sys.argv[2] if len(sys.argv) > 2 else ""
+file_contexts = open(fc_path).read() if fc_path else ""
 n = 0
 
 
@@ -81,18 +82,76 @@ allowed("virtd_lxc_t may mount with context=svirt_sandbox_file_t", "virtd_lxc_t"
 allowed("virtd_t may relabel root file systems to svirt_sandbox_file_t", "virtd_t", "svirt_sandbox_file_t", "dir", "relabelto")
 allowed("virtd_t may read the container init's /proc label", "virtd_t", "svirt_lxc_net_t", "file", "read")
 
-for path, ctype in [("/usr/sbin/lxvirtd", "virtd_exec_t"),
-                    ("/usr/libexec/lxvirt/lxvirt-controller", "virtd_lxc_exec_t"),
-                    ("/etc/lxvirt/lxc/web.xml", "virt_etc_t"),
-                    ("/run/lxvirt/lxvirtd-sock", "virt_runtime_t"),
-                    ("/run/lxvirt/lxc/web.xml", "virtd_lxc_runtime_t"),
-                    ("/var/log/lxvirt/lxc/web.log", "virt_log_t")]:
-    # The last matching line wins in file_contexts ordering only after
-    # sorting; a plain match of our regex line is what we check here.
-    hits = []
-    for line in file_contexts.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and "lxvirt" in parts[0] and parts[-1].split(":")[2:3] == [ctype]:
-            if re.fullmatch(parts[0], path):
-                hits.append(line)
-    report(bool(hits), "file context of %s is %s" % (path, ctype))
+
+def type_transition(source, target, tclass):
+    q = setools.TERuleQuery(policy, ruletype=["type_transition"], source=source, target=target,
+                            tclass=[tclass], source_indirect=False, target_indirect=False)
+    return [str(r.default) for r in q.results()]
+
+
+# The domain chain lxvirtd -> lxvirt-controller -> container init.
+found = type_transition("virtd_t", "virtd_lxc_exec_t", "process")
+report(found == ["virtd_lxc_t"], "virtd_t exec of virtd_lxc_exec_t transitions to virtd_lxc_t (type_transition)",
+       [] if found == ["virtd_lxc_t"] else found)
+allowed("virtd_t may execute virtd_lxc_exec_t", "virtd_t", "virtd_lxc_exec_t", "file", "execute")
+allowed("virtd_t may transition to virtd_lxc_t", "virtd_t", "virtd_lxc_t", "process", "transition")
+allowed("virtd_lxc_exec_t is an entry point of virtd_lxc_t", "virtd_lxc_t", "virtd_lxc_exec_t", "file", "entrypoint")
+allowed("virtd_lxc_t may set its exec label (setexeccon for the init)", "virtd_lxc_t", "virtd_lxc_t", "process", "setexec")
+allowed("virtd_lxc_t may execute the container's init (svirt_sandbox_file_t)", "virtd_lxc_t", "svirt_sandbox_file_t", "file", "execute")
+allowed("svirt_lxc_net_t may inherit the controller's fds", "svirt_lxc_net_t", "virtd_lxc_t", "fd", "use")
+denied("virtd_lxc_t starts no container domain by file type (only by setexeccon)", "virtd_lxc_t", "svirt_sandbox_file_t", "file", "execute_no_trans")
+mcs_cats = [str(t) for t in policy.lookup_typeattr("mcssetcats").expand()] if any(
+    str(a) == "mcssetcats" for a in policy.typeattributes()) else None
+if mcs_cats is not None:
+    report("virtd_lxc_t" in mcs_cats, "virtd_lxc_t may start processes at any category pair (mcssetcats)")
+
+# The controller's monitor socket carries the container's label.
+allowed("virtd_lxc_t may set its socket creation label", "virtd_lxc_t", "virtd_lxc_t", "process", "setsockcreate")
+allowed("virtd_lxc_t may create a unix socket labelled svirt_lxc_net_t", "virtd_lxc_t", "svirt_lxc_net_t", "unix_stream_socket", "create")
+allowed("virtd_lxc_t may listen on it", "virtd_lxc_t", "svirt_lxc_net_t", "unix_stream_socket", "listen")
+allowed("virtd_lxc_t may accept on it", "virtd_lxc_t", "svirt_lxc_net_t", "unix_stream_socket", "accept")
+allowed("virtd_t may connect to a svirt_lxc_net_t monitor socket", "virtd_t", "svirt_lxc_net_t", "unix_stream_socket", "connectto")
+denied("svirt_lxc_net_t may not connect to lxvirtd's sockets", "svirt_lxc_net_t", "virtd_t", "unix_stream_socket", "connectto")
+
+# What file_contexts gives the installed paths, looked up the way
+# restorecon does (the sorted specification list, last match wins): a regex
+# line that only matches is not enough, its stem must outrank refpolicy's.
+try:
+    import selinux as libselinux
+except ImportError:
+    libselinux = None
+
+
+def fc_type(path, mode):
+    if libselinux is None:
+        return None
+    rc, con = libselinux.matchpathcon(path, mode)
+    return con.split(":")[2] if rc == 0 else "<none>"
+
+
+import stat
+if libselinux is not None and fc_path:
+    libselinux.matchpathcon_init(fc_path)
+for path, mode, ctype in [("/usr/sbin/lxvirtd", stat.S_IFREG, "virtd_exec_t"),
+                          ("/usr/local/sbin/lxvirtd", stat.S_IFREG, "virtd_exec_t"),
+                          ("/usr/libexec/lxvirt/lxvirt-controller", stat.S_IFREG, "virtd_lxc_exec_t"),
+                          ("/usr/local/libexec/lxvirt/lxvirt-controller", stat.S_IFREG, "virtd_lxc_exec_t"),
+                          ("/etc/lxvirt/lxvirtd.conf", stat.S_IFREG, "virt_etc_t"),
+                          ("/etc/lxvirt/lxc", stat.S_IFDIR, "virt_etc_rw_t"),
+                          ("/etc/lxvirt/lxc/web.xml", stat.S_IFREG, "virt_etc_rw_t"),
+                          ("/run/lxvirt/lxvirtd-sock", stat.S_IFSOCK, "virt_runtime_t"),
+                          ("/run/lxvirt/lxc", stat.S_IFDIR, "virtd_lxc_runtime_t"),
+                          ("/run/lxvirt/lxc/web.sock", stat.S_IFSOCK, "virtd_lxc_runtime_t"),
+                          ("/var/log/lxvirt/lxc/web.log", stat.S_IFREG, "virt_log_t")]:
+    got = fc_type(path, mode)
+    if got is None:
+        # No libselinux bindings: at least one lxvirt line must match.
+        hits = []
+        for line in file_contexts.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and "lxvirt" in parts[0] and parts[-1].split(":")[2:3] == [ctype]:
+                if re.fullmatch(parts[0], path):
+                    hits.append(line)
+        report(bool(hits), "file context of %s is %s (regex match only: no python3-selinux)" % (path, ctype))
+    else:
+        report(got == ctype, "file context of %s is %s" % (path, ctype), [] if got == ctype else ["got " + got])

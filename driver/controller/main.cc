@@ -216,9 +216,27 @@ Fd makeListenSocket(Controller &c)
     if (c.sock_path.size() >= sizeof sa.sun_path)
         startFail(ENAMETOOLONG, "monitor socket", c.sock_path);
     memcpy(sa.sun_path, c.sock_path.c_str(), c.sock_path.size() + 1);
-    Fd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    Fd s;
+    int err = 0;
+    {
+        // sVirt: the socket carries the container's label (its MCS pair), as
+        // libvirt's controller socket does; the thread's setting is dropped
+        // again before any other socket is made.
+        std::unique_ptr<security::ScopedSocketCreateLabel> label;
+        try {
+            label = std::make_unique<security::ScopedSocketCreateLabel>(c.spec.exec_label,
+                                                                        c.spec.exec_label_fatal);
+        } catch (const std::exception &e) {
+            startFail(0, "monitor socket label", e.what());
+        }
+        if (label->error())
+            logLine("monitor socket keeps the default label: cannot set " + c.spec.exec_label + ": " +
+                    strerror(label->error()));
+        s = Fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        err = errno;
+    }
     if (!s)
-        startFail(errno, "monitor socket", c.sock_path);
+        startFail(err, "monitor socket", c.sock_path);
     unlink(c.sock_path.c_str());
     mode_t old = umask(0077);
     int r = bind(s.get(), reinterpret_cast<sockaddr *>(&sa), sizeof sa);

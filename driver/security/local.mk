@@ -6,7 +6,8 @@ driver_security_libsecurity_a_SOURCES = \
 	driver/security/exec_label.cc \
 	driver/security/selinux_model.h driver/security/selinux.cc \
 	driver/security/mcs.h driver/security/mcs.cc \
-	driver/security/lxc_contexts.h driver/security/lxc_contexts.cc
+	driver/security/lxc_contexts.h driver/security/lxc_contexts.cc \
+	driver/security/socket_label.h
 driver_security_libsecurity_a_CXXFLAGS = $(AM_CXXFLAGS) $(SELINUX_CFLAGS)
 # Users of libsecurity.a link: driver/security/libsecurity.a xml/libxml.a $(SELINUX_LIBS)
 
@@ -23,6 +24,16 @@ tests_unit_security_test_SOURCES = tests/unit/security_test.cc
 tests_unit_security_test_CXXFLAGS = $(TEST_CXXFLAGS) $(SELINUX_CFLAGS)
 tests_unit_security_test_LDADD = driver/security/libsecurity.a xml/libxml.a $(TEST_LIBS) $(SELINUX_LIBS) -ldl
 EXTRA_tests_unit_security_test_DEPENDENCIES = tests/selinux-mock/libselinux-mock.so
+noinst_HEADERS += tests/unit/security_mock.h
+
+# ScopedSocketCreateLabel (header-only, used by lxvirt-controller), through
+# the same mock.
+check_PROGRAMS += tests/unit/security_socket_label_test
+TESTS += tests/unit/security_socket_label_test
+tests_unit_security_socket_label_test_SOURCES = tests/unit/security_socket_label_test.cc
+tests_unit_security_socket_label_test_CXXFLAGS = $(TEST_CXXFLAGS)
+tests_unit_security_socket_label_test_LDADD = xml/libxml.a $(TEST_LIBS) -ldl
+EXTRA_tests_unit_security_socket_label_test_DEPENDENCIES = tests/selinux-mock/libselinux-mock.so
 
 # The LD_PRELOAD libselinux mock: a shared object built as a program.
 check_PROGRAMS += tests/selinux-mock/libselinux-mock.so

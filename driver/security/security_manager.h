@@ -30,6 +30,7 @@
 // thread-safe (one mutex); one manager per daemon keeps the pairs unique.
 #pragma once
 
+#include "driver/security/socket_label.h" // ScopedSocketCreateLabel, part of this face
 #include "xml/domain_def.h"
 
 #include <sys/types.h>

@@ -4,6 +4,8 @@
 // Every call that would change a label is appended to the log file named by
 // $SELINUX_MOCK_LOG, one line each:
 //     setexeccon <label>          setexeccon(_raw), or a write to /proc/.../attr/exec
+//     setsockcreatecon <label>    a write to /proc/.../attr/sockcreate ("(null)"
+//                                 for an empty write: back to the default)
 //     setfilecon <path> <label>   (l)setfilecon(_raw)
 //     getcon / getpidcon <pid> / getfilecon <path>
 // Answers come from the environment, read at each call:
@@ -15,9 +17,12 @@
 //     SELINUX_MOCK_LXC_CONTEXTS  selinux_lxc_contexts_path()
 //     SELINUX_MOCK_FILECON    label of a file never set     (default tmp_t:s0)
 //     SELINUX_MOCK_DEFAULT_FILECON  selabel_lookup() answer; unset -> ENOENT
+//     SELINUX_MOCK_SOCKCREATE_ERRNO open() of attr/sockcreate fails with it
 // File labels set through the mock are kept in memory and read back.
 // The container child writes its exec label straight to /proc (no
-// allocation after clone), so open()/write() of attr/exec are caught too.
+// allocation after clone), and lxvirt-controller (no libselinux) its socket
+// creation label, so open()/write() of attr/exec and attr/sockcreate are
+// caught too.
 #include <selinux/label.h>
 #include <selinux/selinux.h>
 
@@ -43,7 +48,9 @@ std::map<std::string, std::string> &labels()
 }
 
 constexpr int kMaxTracked = 16;
+// Open fds standing for an attr file, and which one (what its writes log).
 int tracked[kMaxTracked] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+const char *trackedAs[kMaxTracked] = {};
 
 std::string env(const char *name, const char *fallback)
 {
@@ -71,35 +78,57 @@ int give(const std::string &value, char **out)
     return *out ? 0 : -1;
 }
 
-bool isExecAttr(const char *path)
+// "setexeccon" / "setsockcreatecon" for the /proc/.../attr/ files the mock
+// stands in for, else nullptr.
+const char *attrCall(const char *path)
 {
     std::size_t n = strlen(path);
-    return strncmp(path, "/proc/", 6) == 0 && n > 10 && strcmp(path + n - 10, "/attr/exec") == 0;
+    auto endsWith = [&](const char *tail) {
+        std::size_t t = strlen(tail);
+        return n > t && strcmp(path + n - t, tail) == 0;
+    };
+    if (strncmp(path, "/proc/", 6) != 0)
+        return nullptr;
+    if (endsWith("/attr/exec"))
+        return "setexeccon";
+    if (endsWith("/attr/sockcreate"))
+        return "setsockcreatecon";
+    return nullptr;
 }
 
 int openTracked(const char *path, int flags, mode_t mode)
 {
-    if (!isExecAttr(path))
+    const char *call = attrCall(path);
+    if (!call)
         return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
+    if (strcmp(call, "setsockcreatecon") == 0) {
+        const char *fail = getenv("SELINUX_MOCK_SOCKCREATE_ERRNO");
+        if (fail && atoi(fail) > 0) {
+            errno = atoi(fail);
+            return -1;
+        }
+    }
     int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY | (flags & O_CLOEXEC)));
     if (fd < 0)
         return fd;
     std::lock_guard lock(mu);
-    for (int &t : tracked)
-        if (t < 0) {
-            t = fd;
+    for (int i = 0; i < kMaxTracked; ++i)
+        if (tracked[i] < 0) {
+            tracked[i] = fd;
+            trackedAs[i] = call;
             break;
         }
     return fd;
 }
 
-bool isTracked(int fd)
+// The call a write to fd stands for, or nullptr.
+const char *trackedCall(int fd)
 {
     std::lock_guard lock(mu);
-    for (int t : tracked)
-        if (t == fd)
-            return true;
-    return false;
+    for (int i = 0; i < kMaxTracked; ++i)
+        if (tracked[i] == fd)
+            return trackedAs[i];
+    return nullptr;
 }
 
 mode_t modeArg(int flags, va_list ap)
@@ -311,11 +340,12 @@ int __open64_2(const char *path, int flags)
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-    if (fd >= 0 && isTracked(fd)) {
+    const char *call = fd >= 0 ? trackedCall(fd) : nullptr;
+    if (call) {
         std::string label(static_cast<const char *>(buf), n);
         while (!label.empty() && (label.back() == '\0' || label.back() == '\n'))
             label.pop_back();
-        logLine("setexeccon " + label);
+        logLine(std::string(call) + " " + (label.empty() ? "(null)" : label));
         return static_cast<ssize_t>(n);
     }
     return syscall(SYS_write, fd, buf, n);

@@ -2,38 +2,59 @@
 // two real containers through the LXC driver (real runtime: lxvirt-controller,
 // namespaces, pivot_root, cgroups; security_driver=selinux) from a busybox
 // root file system, each with <seclabel type='dynamic' model='selinux'/>, and
-// checks what sVirt promises for them: different dynamic labels on the two
-// inits, root files relabelled to the matching image label, /dev mounted with
-// context=, container A denied a file container B created in a directory both
-// bind-mount, /etc/shadow-like host files denied, labels released and files
-// restored after stop.
+// checks what sVirt promises for them: the production domain chain
+// virtd_t -> virtd_lxc_t -> svirt_lxc_net_t:s0:cA,cB, different dynamic
+// labels on the two inits, the controller's monitor socket carrying the
+// container's label, root files relabelled to the matching image label, /dev
+// mounted with context=, container A denied a file container B created in a
+// directory both bind-mount, /etc/shadow-like host files denied, labels
+// released and files restored after stop.
+//
+// Two stages in one program:
+//   harness (started as kernel_t by the guest's init): leaves the initramfs,
+//     mounts cgroups and labelled tmpfs for lxvirt's installed paths, stages
+//     the controller at /usr/libexec/lxvirt/lxvirt-controller and a copy of
+//     this program, both labelled as file_contexts says (virtd_lxc_exec_t and
+//     lxvirtd's virtd_exec_t), prepares the container roots, then execs the
+//     copy with --daemon;
+//   daemon (virtd_t by that exec, as lxvirtd): the checks, through the LXC
+//     driver; the driver execs the controller, which becomes virtd_lxc_t.
 //
 // Prints TAP ("ok N - ...") and a closing "N passed, N failed" line; exit 0
 // only if every check passed.
 //
 //   svirt_container_check [CONTROLLER] [WORKDIR]
-//       CONTROLLER  default /usr/libexec/lxvirt-vm/lxvirt-controller
-//       WORKDIR     default /run/svirt-ct (a tmpfs mounted after the policy load)
+//       CONTROLLER  default /usr/libexec/lxvirt-vm/lxvirt-controller (copied
+//                   to the installed path)
+//       WORKDIR     default /var/lib/libvirt/images/svirt-ct (a labelled tmpfs)
 #include "driver/lxc/driver.h"
+#include "driver/security/socket_label.h"
 #include "xml/error.h"
 
 #include <glib.h>
 #include <sched.h>
+#include <selinux/label.h>
 #include <selinux/selinux.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <dirent.h>
 #include <string>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace lxvirt;
 
@@ -163,14 +184,67 @@ std::string domainXml(const std::string &name, const std::string &root, const st
            "</domain>\n";
 }
 
-} // namespace
-
-int main(int argc, char **argv)
+// "user:role:type:range" -> type
+std::string typeOf(const std::string &ctx)
 {
-    std::string controller = argc > 1 ? argv[1] : "/usr/libexec/lxvirt-vm/lxvirt-controller";
-    std::string work = argc > 2 ? argv[2] : "/run/svirt-ct";
-    auto t0 = std::chrono::steady_clock::now();
+    auto a = ctx.find(':'), b = a == std::string::npos ? a : ctx.find(':', a + 1);
+    auto c = b == std::string::npos ? b : ctx.find(':', b + 1);
+    return c == std::string::npos ? "" : ctx.substr(b + 1, c - b - 1);
+}
 
+// ------------------------------------------------------------ harness stage
+
+// The label file_contexts gives PATH (what restorecon would set), "" if none.
+std::string fcLabel(const std::string &path, mode_t mode)
+{
+    static selabel_handle *h = selabel_open(SELABEL_CTX_FILE, nullptr, 0);
+    char *con = nullptr;
+    if (!h || selabel_lookup_raw(h, &con, path.c_str(), int(mode)) < 0)
+        return "";
+    std::string s = con;
+    freecon(con);
+    return s;
+}
+
+// mkdir -p PATH and give it its file_contexts label.
+bool makeLabelledDir(const std::string &path)
+{
+    mkdir(path.c_str(), 0755);
+    std::string con = fcLabel(path, S_IFDIR);
+    return !con.empty() && lsetfilecon_raw(path.c_str(), con.c_str()) == 0;
+}
+
+// A fresh tmpfs on PATH labelled as file_contexts says (the initramfs root
+// takes no labels; a booted system has them from its installation).
+bool labelledTmpfs(const std::string &path)
+{
+    for (size_t pos = 1; (pos = path.find('/', pos)) != std::string::npos; ++pos)
+        mkdir(path.substr(0, pos).c_str(), 0755);
+    mkdir(path.c_str(), 0755);
+    return mount("tmpfs", path.c_str(), "tmpfs", 0, "mode=0755") == 0 && makeLabelledDir(path);
+}
+
+// Copies an executable to PATH and labels it from file_contexts as LIKE.
+std::string stageBinary(const std::string &from, const std::string &path, const std::string &like)
+{
+    std::ifstream in(from, std::ios::binary);
+    std::ofstream out(path, std::ios::binary);
+    out << in.rdbuf();
+    out.close();
+    std::string con = fcLabel(like, S_IFREG);
+    if (!out || chmod(path.c_str(), 0755) < 0 || con.empty() || lsetfilecon_raw(path.c_str(), con.c_str()) < 0)
+        return "";
+    return fileLabel(path);
+}
+
+const char *const kControllerPath = "/usr/libexec/lxvirt/lxvirt-controller";
+
+// Runs as kernel_t: what an installed, booted system provides before lxvirtd
+// starts (mounts, labelled directories and binaries) and what an admin
+// prepares (container roots). Then execs the staged copy of this program,
+// which the kernel starts in virtd_t.
+int harness(const std::string &self, const std::string &controller, const std::string &work)
+{
     // The guest runs from the initramfs (rootfs), which pivot_root cannot
     // leave: run from a recursive bind of it in a private mount namespace,
     // as a booted system would run from its real root mount.
@@ -180,17 +254,41 @@ int main(int argc, char **argv)
         mount("/ctroot", "/", nullptr, MS_MOVE, nullptr) < 0 || chroot(".") < 0 || chdir("/") < 0)
         printf("# cannot leave the initramfs root: %s\n", strerror(errno));
 
-    mkdir(work.c_str(), 0755);
-    // cgroup v1 controllers, as on the development host.
+    // cgroup v1 controllers, as on the development host, under a cgroup_t
+    // tmpfs (systemd labels /sys/fs/cgroup so).
     mkdir("/sys/fs/cgroup", 0755);
     if (mount("cgroup_root", "/sys/fs/cgroup", "tmpfs", 0, "mode=755") < 0 && errno != EBUSY)
         perror("mount /sys/fs/cgroup");
+    lsetfilecon_raw("/sys/fs/cgroup", "system_u:object_r:cgroup_t:s0");
     for (auto c : {"memory", "cpu,cpuacct", "cpuset", "blkio", "devices", "freezer", "pids"}) {
         std::string dir = std::string("/sys/fs/cgroup/") + c;
         mkdir(dir.c_str(), 0755);
         if (mount("cgroup", dir.c_str(), "cgroup", 0, c) < 0)
             printf("# cgroup %s: %s\n", c, strerror(errno));
     }
+
+    // lxvirt's installed paths with the labels selinux-policy/lxvirt.fc
+    // gives them; the container roots under libvirt's image directory.
+    bool dirs = labelledTmpfs("/etc/lxvirt") && makeLabelledDir("/etc/lxvirt/lxc") &&
+                makeLabelledDir("/run/lxvirt") && makeLabelledDir("/run/lxvirt/lxc") &&
+                labelledTmpfs("/var/log") && makeLabelledDir("/var/log/lxvirt") &&
+                makeLabelledDir("/var/log/lxvirt/lxc") && labelledTmpfs("/usr/libexec/lxvirt") &&
+                labelledTmpfs("/var/lib/libvirt/images") && mkdir(work.c_str(), 0755) == 0;
+    dirs = dirs && typeOf(fileLabel("/run/lxvirt/lxc")) == "virtd_lxc_runtime_t" &&
+           typeOf(fileLabel("/var/log/lxvirt/lxc")) == "virt_log_t" &&
+           typeOf(fileLabel("/etc/lxvirt/lxc")) == "virt_etc_rw_t" &&
+           typeOf(fileLabel("/var/lib/libvirt/images")) == "virt_image_t";
+    check(dirs, "lxvirt's directories carry their file_contexts labels (lxvirt.fc)",
+          fileLabel("/run/lxvirt/lxc") + " " + fileLabel("/var/log/lxvirt/lxc") + " " + fileLabel("/etc/lxvirt/lxc"));
+    // The copy of this program sits next to the controller: /usr/sbin is on
+    // the initramfs root, which takes no labels.
+    std::string staged = "/usr/libexec/lxvirt/svirt_container_check";
+    std::string daemonExec = stageBinary(self, staged, "/usr/sbin/lxvirtd");
+    std::string controllerExec = stageBinary(controller, kControllerPath, kControllerPath);
+    check(daemonExec.find(":virtd_exec_t:") != std::string::npos &&
+              controllerExec.find(":virtd_lxc_exec_t:") != std::string::npos,
+          "the daemon side is labelled virtd_exec_t, lxvirt-controller virtd_lxc_exec_t (lxvirt.fc)",
+          daemonExec + " / " + controllerExec);
 
     std::string rootA = work + "/rootA", rootB = work + "/rootB", shared = work + "/shared",
                 hostetc = work + "/hostetc";
@@ -199,7 +297,127 @@ int main(int argc, char **argv)
     writeFile(hostetc + "/shadow", "root:$6$secret:19000:0:99999:7:::\n");
     lsetfilecon_raw(hostetc.c_str(), "system_u:object_r:etc_t:s0");
     lsetfilecon_raw((hostetc + "/shadow").c_str(), "system_u:object_r:shadow_t:s0");
-    check(makeRoot(rootA) && makeRoot(rootB), "busybox root file systems for A and B");
+    check(makeRoot(rootA) && makeRoot(rootB), "busybox root file systems for A and B",
+          fileLabel(rootA + "/bin/busybox"));
+
+    setenv("SVIRT_CT_PASSED", std::to_string(passed).c_str(), 1);
+    setenv("SVIRT_CT_FAILED", std::to_string(failed).c_str(), 1);
+    const char *argv[] = {staged.c_str(), "--daemon", kControllerPath, work.c_str(), nullptr};
+    execv(staged.c_str(), const_cast<char **>(argv));
+    check(false, "the staged check program starts", staged + ": " + strerror(errno));
+    printf("%d passed, %d failed\n", passed, failed);
+    return 1;
+}
+
+// The pid of `lxvirt-controller --name NAME`, 0 if none.
+pid_t findController(const std::string &name)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t found = 0;
+    while (dirent *e = readdir(d)) {
+        if (!isdigit(static_cast<unsigned char>(e->d_name[0])))
+            continue;
+        std::string cmd = readFile(std::string("/proc/") + e->d_name + "/cmdline");
+        std::string want = std::string("lxvirt-controller") + '\0' + "--name" + '\0' + name;
+        // argv[0] is the full path; argv[1..2] must be --name NAME.
+        auto slash = cmd.find("lxvirt-controller");
+        if (slash != std::string::npos && cmd.compare(slash, want.size(), want) == 0 &&
+            (cmd.size() == slash + want.size() || cmd[slash + want.size()] == '\0')) {
+            found = atoi(e->d_name);
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+// Connects to a controller's monitor socket and returns the peer's label
+// (getpeercon), or "<error>". With `label`, the client socket is created
+// with it, as libvirt's daemon does for its connection to the controller:
+// the server side of a unix connection takes the listener's type but the
+// connecting socket's MCS level.
+std::string monitorPeerLabel(const std::string &path, const std::string &label = "")
+{
+    int fd;
+    try {
+        security::ScopedSocketCreateLabel scoped(label, true);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    } catch (const std::exception &e) {
+        return std::string("<") + e.what() + ">";
+    }
+    if (fd < 0)
+        return std::string("<socket: ") + strerror(errno) + ">";
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    std::string out;
+    char *con = nullptr;
+    if (connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0)
+        out = std::string("<connect: ") + strerror(errno) + ">";
+    else if (getpeercon_raw(fd, &con) < 0)
+        out = std::string("<getpeercon: ") + strerror(errno) + ">";
+    else {
+        out = con;
+        freecon(con);
+    }
+    close(fd);
+    return out;
+}
+
+// The labels of the sockets process PID holds (security.selinux of the
+// socket inodes behind /proc/PID/fd/N).
+std::vector<std::string> socketLabels(pid_t pid)
+{
+    std::vector<std::string> out;
+    std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    DIR *d = opendir(dir.c_str());
+    if (!d)
+        return out;
+    while (dirent *e = readdir(d)) {
+        std::string fd = dir + "/" + e->d_name;
+        char target[64] = {};
+        if (readlink(fd.c_str(), target, sizeof target - 1) <= 0 || strncmp(target, "socket:", 7) != 0)
+            continue;
+        char *con = nullptr;
+        if (getfilecon_raw(fd.c_str(), &con) < 0) {
+            out.push_back(std::string("<") + strerror(errno) + ">");
+            continue;
+        }
+        out.push_back(con);
+        freecon(con);
+    }
+    closedir(d);
+    return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    bool daemon = argc > 1 && std::string(argv[1]) == "--daemon";
+    int arg = daemon ? 2 : 1;
+    std::string controller = argc > arg ? argv[arg] : "/usr/libexec/lxvirt-vm/lxvirt-controller";
+    std::string work = argc > arg + 1 ? argv[arg + 1] : "/var/lib/libvirt/images/svirt-ct";
+    if (!daemon)
+        return harness("/proc/self/exe", controller, work);
+    if (const char *p = getenv("SVIRT_CT_PASSED"))
+        passed = atoi(p);
+    if (const char *f = getenv("SVIRT_CT_FAILED"))
+        failed = atoi(f);
+    auto t0 = std::chrono::steady_clock::now();
+
+    char *self = nullptr;
+    std::string selfCon = getcon_raw(&self) == 0 ? self : "<getcon failed>";
+    freecon(self);
+    // The range is inherited (s0 on Debian, where init runs at s0; the
+    // security manager then assumes c0.c1023, like libvirt).
+    check(typeOf(selfCon) == "virtd_t" && selfCon.rfind("system_u:system_r:", 0) == 0,
+          "the daemon side runs as virtd_t (exec of virtd_exec_t)", selfCon);
+
+    std::string rootA = work + "/rootA", rootB = work + "/rootB", shared = work + "/shared",
+                hostetc = work + "/hostetc";
     std::string origLabel = fileLabel(rootA + "/bin/busybox");
 
     // The driver delivers container exits on the thread-default main context.
@@ -210,10 +428,11 @@ int main(int argc, char **argv)
             g_main_context_iteration(ctx, TRUE);
     });
 
+    // lxvirtd's installed paths (lxvirt.fc labels them).
     lxc::DriverConfig cfg;
-    cfg.config_dir = work + "/etc";
-    cfg.paths.run_dir = work + "/run";
-    cfg.paths.log_dir = work + "/log";
+    cfg.config_dir = "/etc/lxvirt/lxc";
+    cfg.paths.run_dir = "/run/lxvirt/lxc";
+    cfg.paths.log_dir = "/var/log/lxvirt/lxc";
     cfg.paths.controller_binary = controller;
     cfg.paths.cgroup_root = "/sys/fs/cgroup";
     cfg.cgroup_partition = "/lxvirt-vm";
@@ -313,6 +532,47 @@ int main(int argc, char **argv)
           "/proc/INITPID/attr/current of A and B are their labels",
           initA + ":" + readFile("/proc/" + initA + "/attr/current") + " " + initB + ":" +
               readFile("/proc/" + initB + "/attr/current"));
+    // The domain chain: this program (virtd_t) -> the controller, by its
+    // virtd_lxc_exec_t label (virtd_lxc_t) -> the init, by setexeccon
+    // (svirt_lxc_net_t with the pair).
+    pid_t ctlA = findController("svirt-a"), ctlB = findController("svirt-b");
+    check(ctlA > 0 && ctlB > 0 && ctlA == drv->lookupByName("svirt-a").id && ctlB == drv->lookupByName("svirt-b").id,
+          "the domain ids are the pids of `lxvirt-controller --name NAME`",
+          std::to_string(ctlA) + " " + std::to_string(ctlB));
+    std::string conA = readFile("/proc/" + std::to_string(ctlA) + "/attr/current"),
+                conB = readFile("/proc/" + std::to_string(ctlB) + "/attr/current");
+    check(typeOf(conA) == "virtd_lxc_t" && conA.rfind("system_u:system_r:", 0) == 0 && conB == conA,
+          "both controllers run as virtd_lxc_t (virtd_t exec'd virtd_lxc_exec_t)", conA + " / " + conB);
+    check(typeOf(readFile("/proc/" + initA + "/attr/current")) == "svirt_lxc_net_t" &&
+              readFile("/proc/" + initA + "/status").find("PPid:\t" + std::to_string(ctlA) + "\n") != std::string::npos,
+          "A's init is the controller's child, in svirt_lxc_net_t (virtd_lxc_t -> svirt_lxc_net_t)");
+
+    // The monitor socket: created under setsockcreatecon(container label),
+    // so a peer sees the container's label; the setting is dropped after.
+    std::string sockA = cfg.paths.run_dir + "/svirt-a.sock", sockB = cfg.paths.run_dir + "/svirt-b.sock";
+    std::vector<std::string> socksA = socketLabels(ctlA), socksB = socketLabels(ctlB);
+    auto holds = [](const std::vector<std::string> &v, const std::string &l) {
+        return std::find(v.begin(), v.end(), l) != v.end();
+    };
+    std::string allA;
+    for (auto &l : socksA)
+        allA += " " + l;
+    check(holds(socksA, la) && holds(socksB, lb) && !holds(socksA, lb),
+          "each controller's listening socket carries its container's label (setsockcreatecon)", allA);
+    std::string peerA = monitorPeerLabel(sockA, la), peerB = monitorPeerLabel(sockB, lb);
+    check(peerA == la && peerB == lb,
+          "getpeercon() on NAME.sock, connecting as libvirt's daemon does, is the container's label",
+          peerA + " / " + peerB);
+    std::string plain = monitorPeerLabel(sockA);
+    check(typeOf(plain) == "svirt_lxc_net_t",
+          "an unlabelled client of NAME.sock sees svirt_lxc_net_t (with its own level)", plain);
+    std::string scA = readFile("/proc/" + std::to_string(ctlA) + "/attr/sockcreate"),
+                scB = readFile("/proc/" + std::to_string(ctlB) + "/attr/sockcreate");
+    check(access(("/proc/" + std::to_string(ctlA) + "/attr/sockcreate").c_str(), R_OK) == 0 && scA.empty() &&
+              scB.empty(),
+          "the controllers cleared their socket creation label after the monitor socket", scA + " / " + scB);
+    check(typeOf(fileLabel(sockA)) == "virtd_lxc_runtime_t",
+          "NAME.sock (the file) is virtd_lxc_runtime_t, as lxvirt.fc says for /run/lxvirt/lxc", fileLabel(sockA));
     check(fileLabel("/proc/" + initA + "/root/dev") == ia && fileLabel("/proc/" + initA + "/root/dev/pts") == ia,
           "A's /dev tmpfs and devpts are mounted with context=<imagelabel>",
           fileLabel("/proc/" + initA + "/root/dev") + " / " + fileLabel("/proc/" + initA + "/root/dev/pts"));
