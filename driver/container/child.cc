@@ -120,22 +120,35 @@ void underRoot(Child &c, char (&dst)[PATH_MAX], const char *path, Step step)
         fail(c, step, ENAMETOOLONG, path);
 }
 
+// Both try the leaf first: mount targets and /dev entries almost always
+// have their parents already, and every syscall counts on the start path.
 int mkdirAll(const char *path, mode_t mode)
 {
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n + 1 > sizeof buf)
-        return ENAMETOOLONG;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; ++i) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char saved = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-            return errno;
-        buf[i] = saved;
+    if (mkdir(path, mode) == 0)
+        return 0;
+    int e = errno;
+    if (e == ENOENT) {
+        char parent[PATH_MAX];
+        size_t n = strlen(path);
+        if (n + 1 > sizeof parent)
+            return ENAMETOOLONG;
+        memcpy(parent, path, n + 1);
+        char *slash = strrchr(parent, '/');
+        while (slash && slash != parent && slash[1] == '\0') { // trailing slashes
+            *slash = '\0';
+            slash = strrchr(parent, '/');
+        }
+        if (!slash || slash == parent)
+            return ENOENT;
+        *slash = '\0';
+        if (int pe = mkdirAll(parent, mode))
+            return pe;
+        if (mkdir(path, mode) == 0)
+            return 0;
+        e = errno;
     }
+    if (e != EEXIST)
+        return e;
     struct stat st;
     if (stat(path, &st) < 0)
         return errno;
@@ -144,18 +157,21 @@ int mkdirAll(const char *path, mode_t mode)
 
 int touchAll(const char *path)
 {
-    char dir[PATH_MAX];
-    size_t n = strlen(path);
-    if (n + 1 > sizeof dir)
-        return ENAMETOOLONG;
-    memcpy(dir, path, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == ENOENT) {
+        char dir[PATH_MAX];
+        size_t n = strlen(path);
+        if (n + 1 > sizeof dir)
+            return ENAMETOOLONG;
+        memcpy(dir, path, n + 1);
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+            return ENOENT;
         *slash = '\0';
         if (int e = mkdirAll(dir, 0755))
             return e;
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return errno;
     close(fd);
@@ -280,10 +296,13 @@ int childMain(void *arg)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig)
+    // exec resets caught signals but keeps ignored ones: undo the
+    // controller's SIG_IGNs (and only those: each call is a syscall).
+    for (int sig : kControllerIgnores)
         signal(sig, SIG_DFL);
-    waitContinue(c);
-    stamp(c, StampContinued);
+    if (c.cfg->userns)
+        waitContinue(c);
+    stamp(c, StampMapped);
     becomeRoot(c);
     setupRoot(c);
     setupProcSys(c);
@@ -299,6 +318,9 @@ int childMain(void *arg)
     dropCaps(c);
     setupUser(c);
     stamp(c, StampCaps);
+    // Nothing of the user's runs before the cgroup holds us.
+    waitContinue(c);
+    stamp(c, StampAttached);
     stdio(c);
     if (c.cfg->exec_label) {
         // Last before exec: every earlier step runs with the controller's

@@ -4,6 +4,8 @@
 // failure reports {step, errno, path} over the sync socket and _exits.
 #pragma once
 
+#include <signal.h>
+
 #include <sys/types.h>
 
 #include <cstddef>
@@ -45,11 +47,12 @@ const char *stepName(Step s);
 // Start latency stamps (CLOCK_MONOTONIC, ns), filled by the child.
 enum Stamp {
     StampStart,
-    StampContinued,
+    StampMapped,   // id maps written (user namespace only; else = StampStart)
     StampMounts,
     StampDev,
     StampPivot,
     StampCaps,
+    StampAttached, // the controller placed us in the cgroup
     StampReady,
     StampCount
 };
@@ -64,8 +67,15 @@ struct ChildMsg {
     int64_t stamps[StampCount];
     char path[512];
 };
-// Controller -> child after cgroup placement and id maps.
+// Controller -> child: "continue". With a user namespace the child waits
+// for it once at the start (its id maps are written); every child waits for
+// it before exec (it has been placed in the container's cgroup). The
+// controller builds the cgroup while the child mounts, so the two overlap.
 constexpr char kContinue = 'c';
+
+// The signals lxvirt-controller ignores; its child restores their default
+// before exec (ignored dispositions survive exec, caught ones do not).
+constexpr int kControllerIgnores[] = {SIGPIPE, SIGHUP};
 
 enum class MountKind { Mount, Bind, Block, Ram };
 

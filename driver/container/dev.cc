@@ -120,6 +120,8 @@ void setupDev(Child &c)
     if (int e = doMount("devfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, c.cfg->dev_data))
         fail(c, Step::Dev, e, "/dev");
 
+    // mknod honours the umask; these nodes must be usable by everyone.
+    mode_t old_umask = umask(0);
     static const struct {
         const char *name;
         unsigned maj, min;
@@ -132,10 +134,8 @@ void setupDev(Child &c)
             fail(c, Step::Dev, ENAMETOOLONG, n.name);
         if (int e = makeNode(c, host, p, S_IFCHR | 0666, makedev(n.maj, n.min)))
             fail(c, Step::Dev, e, host);
-        // mknod honours the umask; the nodes must be usable by everyone.
-        if (!c.cfg->userns)
-            chmod(p, 0666);
     }
+    umask(old_umask);
     for (size_t i = 0; i < c.cfg->ndevices; ++i) {
         const ChildDevice &d = c.cfg->devices[i];
         underRoot(c, p, d.path, Step::Dev);

@@ -403,6 +403,24 @@ ssize_t recvChild(int fd, ChildMsg &m, std::vector<Fd> &fds)
     return n;
 }
 
+// Throws the child's own failure if it has already reported one.
+void reportChildFailure(int sync_fd)
+{
+    for (;;) {
+        pollfd p{sync_fd, POLLIN, 0};
+        if (poll(&p, 1, 0) <= 0)
+            return;
+        ChildMsg m{};
+        std::vector<Fd> fds;
+        if (recvChild(sync_fd, m, fds) != ssize_t(sizeof m))
+            return;
+        if (m.type == MsgType::Failed) {
+            m.path[sizeof m.path - 1] = '\0';
+            startFail(m.err, container::stepName(Step(m.step)), m.path);
+        }
+    }
+}
+
 std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
 {
     Timings tm;
@@ -410,19 +428,8 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
         tm.add("spawn", t0, tmain);
     const Spec &s = c.spec;
 
-    // The cgroup comes first: creating it fails if the name is taken, which
-    // keeps a second start from replacing a running controller's socket.
-    int64_t tcg = nowNs();
-    tm.add("setup", tmain, tcg);
-    try {
-        auto mgr = cgroup::Manager::detect(s.cgroup_root);
-        c.cg = mgr->create(s.partition, s.cgroup_name);
-        applyLimits(c);
-    } catch (const Error &e) {
-        startFail(0, "cgroup", e.what());
-    } catch (const std::exception &e) {
-        startFail(0, "cgroup", e.what());
-    }
+    int64_t tprep = nowNs();
+    tm.add("setup", tmain, tprep);
 
     // Everything the child needs, allocated before clone().
     std::vector<std::string> fstypes_s = blockFsTypes();
@@ -492,14 +499,6 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
             startFail(errno, "hostdev", d.path);
         devices.push_back({d.path.c_str(), mode_t((st.st_mode & S_IFMT) | 0600), st.st_rdev});
     }
-    try {
-        c.cg->setDeviceAllowList(deviceRules(c, blocks, blocks_ro));
-    } catch (const std::exception &e) {
-        startFail(0, "cgroup devices", e.what());
-    }
-    int64_t tcgdone = nowNs();
-    tm.add("cgroups", tcg, tcgdone);
-    c.listen_fd = makeListenSocket(c);
 
     std::vector<std::string> argv_s;
     argv_s.push_back(s.init);
@@ -591,18 +590,47 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     c.init_pid = pid;
     c.init_pidfd = Fd(pidfd);
 
-    try {
-        c.cg->addProcess(pid);
-    } catch (const std::exception &e) {
-        startFail(0, "cgroup attach", e.what());
-    }
+    char go = container::kContinue;
     if (s.userns) {
         writeIdMap(pid, "uid_map", s.uid_map);
         writeIdMap(pid, "gid_map", s.gid_map);
+        (void)send(mine.get(), &go, 1, MSG_NOSIGNAL); // a failure is reported below
     }
-    char go = container::kContinue;
-    if (send(mine.get(), &go, 1, MSG_NOSIGNAL) != 1)
-        startFail(errno, "wait for controller", "");
+
+    // The child mounts its root meanwhile and waits before exec until the
+    // cgroup holds it. Creating the cgroup fails if the name is taken; the
+    // monitor socket comes after it, so a second start never replaces a
+    // running controller's socket.
+    int64_t tcg = nowNs();
+    try {
+        try {
+            auto mgr = cgroup::Manager::detect(s.cgroup_root);
+            c.cg = mgr->create(s.partition, s.cgroup_name);
+            applyLimits(c);
+        } catch (const std::exception &e) {
+            startFail(0, "cgroup", e.what());
+        }
+        try {
+            c.cg->setDeviceAllowList(deviceRules(c, blocks, blocks_ro));
+        } catch (const std::exception &e) {
+            startFail(0, "cgroup devices", e.what());
+        }
+        try {
+            c.cg->addProcess(pid);
+        } catch (const std::exception &e) {
+            startFail(0, "cgroup attach", e.what());
+        }
+    } catch (const StartError &) {
+        // The child may have failed first (and so made the attach fail):
+        // its report is the one that explains the start failure.
+        reportChildFailure(mine.get());
+        throw;
+    }
+    tm.add("cgroups", tcg, nowNs());
+    c.listen_fd = makeListenSocket(c);
+    // A child that failed meanwhile has closed its end: its own report,
+    // read below, says why.
+    (void)send(mine.get(), &go, 1, MSG_NOSIGNAL);
 
     ChildMsg m{};
     ChildMsg ready{};
@@ -637,13 +665,17 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     c.loops.clear(); // the mounts hold the loop devices now
 
     const int64_t *st = ready.stamps;
+    // Child steps; "cgroups" above ran in the controller at the same time as
+    // idmap..caps, "wait" is what the child still had to wait for it.
     tm.add("clone", tclone, st[container::StampStart]);
-    tm.add("attach", st[container::StampStart], st[container::StampContinued]);
-    tm.add("mounts", st[container::StampContinued], st[container::StampMounts]);
+    if (s.userns)
+        tm.add("idmap", st[container::StampStart], st[container::StampMapped]);
+    tm.add("mounts", st[container::StampMapped], st[container::StampMounts]);
     tm.add("dev", st[container::StampMounts], st[container::StampDev]);
     tm.add("pivot", st[container::StampDev], st[container::StampPivot]);
     tm.add("caps", st[container::StampPivot], st[container::StampCaps]);
-    tm.add("exec", st[container::StampCaps], texec);
+    tm.add("wait", st[container::StampCaps], st[container::StampAttached]);
+    tm.add("exec", st[container::StampAttached], texec);
 
     std::string out = "started " + std::to_string(pid) + " " + c.cg->path();
     for (auto &[name, us] : tm.steps)
@@ -836,31 +868,77 @@ std::string readAll(int fd)
     return out;
 }
 
+// Standby mode: the daemon started us ahead of need. Waits for
+// "assign T0" carrying the spec memfd and the domain's log fd; false when the
+// daemon closed the socket instead (it stopped, or dropped its standby).
+bool awaitAssignment(int monitor_fd, int &spec_fd, int64_t &t0)
+{
+    char buf[64];
+    iovec iov{buf, sizeof buf - 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 2)];
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    ssize_t n;
+    do {
+        n = recvmsg(monitor_fd, &mh, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    std::vector<Fd> fds;
+    for (cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+            int f;
+            memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
+            fds.emplace_back(f);
+        }
+    }
+    if (n <= 0 || fds.size() != 2)
+        return false;
+    buf[n] = '\0';
+    if (strncmp(buf, "assign ", 7) != 0)
+        return false;
+    t0 = strtoll(buf + 7, nullptr, 10);
+    if (dup2(fds[1].get(), 1) < 0 || dup2(fds[1].get(), 2) < 0)
+        return false;
+    spec_fd = fds[0].release();
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     int64_t tmain = nowNs();
     std::string name;
+    char *name_arg = nullptr;
     int spec_fd = -1, monitor_fd = -1;
     int64_t t0 = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
-        if (a == "--name")
+        if (a == "--name") {
             name = argv[i + 1];
-        else if (a == "--spec-fd")
+            name_arg = argv[i + 1];
+        } else if (a == "--spec-fd") {
             spec_fd = atoi(argv[i + 1]);
-        else if (a == "--monitor-fd")
+        } else if (a == "--monitor-fd") {
             monitor_fd = atoi(argv[i + 1]);
-        else if (a == "--t0")
+        } else if (a == "--t0") {
             t0 = strtoll(argv[i + 1], nullptr, 10);
+        }
     }
-    if (name.empty() || spec_fd < 0 || monitor_fd < 0) {
-        fprintf(stderr, "usage: %s --name NAME --spec-fd N --monitor-fd N [--t0 NS]\n", argv[0]);
+    // Without --spec-fd: a standby, whose --name is blank padding.
+    bool standby = spec_fd < 0 && monitor_fd >= 0 && name_arg &&
+                   name.find_first_not_of(' ') == std::string::npos;
+    if ((name.empty() || spec_fd < 0 || monitor_fd < 0) && !standby) {
+        fprintf(stderr, "usage: %s --name NAME --spec-fd N --monitor-fd N [--t0 NS]\n"
+                        "       %s --monitor-fd N --name PADDING (standby)\n", argv[0], argv[0]);
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
+    for (int sig : container::kControllerIgnores)
+        signal(sig, SIG_IGN);
     // Do not pin the daemon's working directory (or its mount) for the
     // container's lifetime.
     if (chdir("/") < 0)
@@ -874,11 +952,25 @@ int main(int argc, char **argv)
     auto c = std::make_unique<Controller>();
     c->daemon_fd = Fd(monitor_fd);
     fcntl(monitor_fd, F_SETFD, FD_CLOEXEC);
+    if (standby) {
+        if (!awaitAssignment(monitor_fd, spec_fd, t0))
+            return 0;
+        tmain = nowNs();
+    }
     std::string result;
     try {
         {
             Fd sf(spec_fd);
             c->spec = decodeSpec(readAll(sf.get()));
+        }
+        if (standby) {
+            // ps and the daemon's stale-controller check read --name NAME.
+            size_t room = strlen(name_arg);
+            if (c->spec.name.empty() || c->spec.name.size() > room)
+                startFail(ENAMETOOLONG, "spec", "name does not fit the standby's padding");
+            memset(name_arg, 0, room);
+            memcpy(name_arg, c->spec.name.data(), c->spec.name.size());
+            name = c->spec.name;
         }
         if (c->spec.name != name)
             startFail(EINVAL, "spec", "name mismatch");

@@ -621,6 +621,16 @@ private:
 class FdGuard {
 public:
     explicit FdGuard(int fd = -1) : fd_(fd) {}
+    FdGuard(const FdGuard &) = delete;
+    FdGuard &operator=(FdGuard &&o) noexcept
+    {
+        if (this != &o) {
+            if (fd_ >= 0)
+                close(fd_);
+            fd_ = o.release();
+        }
+        return *this;
+    }
     ~FdGuard()
     {
         if (fd_ >= 0)
@@ -637,6 +647,185 @@ public:
 private:
     int fd_;
 };
+
+// Starts lxvirt-controller with stdin on /dev/null, stdout and stderr on
+// `out_fd` (or /dev/null) and `fds` as fds 3, 4, ... in a session of its own.
+int spawnController(const std::string &binary, std::vector<std::string> args, int out_fd,
+                    const std::vector<int> &fds, pid_t &pid)
+{
+    std::vector<char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (out_fd >= 0) {
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+    } else {
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    }
+    for (size_t i = 0; i < fds.size(); ++i)
+        posix_spawn_file_actions_adddup2(&fa, fds[i], int(3 + i));
+    posix_spawn_file_actions_addclosefrom_np(&fa, int(3 + fds.size()));
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawn(&pid, binary.c_str(), &fa, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+// Spawning the controller (fork + exec) is the largest single cost of a
+// start, so the daemon keeps one started ahead of need: a standby waits on
+// its monitor socket for "assign T0" with the spec memfd and the domain's log
+// fd and then runs exactly as a controller started for that domain. Its
+// --name argument is blank padding that it overwrites with the domain's
+// name, so ps and cleanupStale() see the usual command line. It exits when
+// the daemon's end of the socket closes, so a daemon that dies leaves none.
+constexpr size_t kStandbyNameRoom = 255;
+
+struct Standby {
+    pid_t pid = -1;
+    int fd = -1;    // the daemon's end of the monitor socket
+    int pidfd = -1;
+    std::string binary;
+};
+
+class StandbyPool {
+public:
+    static StandbyPool &get()
+    {
+        static StandbyPool *pool = new StandbyPool; // lives as long as the process
+        return *pool;
+    }
+
+    // Hands out the standby for `binary` if it is still alive.
+    bool take(const std::string &binary, Standby &out)
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!have_ || sb_.binary != binary)
+            return false;
+        have_ = false;
+        pollfd p{sb_.pidfd, POLLIN, 0};
+        if (poll(&p, 1, 0) != 0) { // it exited (or cannot be watched)
+            discard(sb_);
+            return false;
+        }
+        out = sb_;
+        return true;
+    }
+
+    // Makes sure a standby for `binary` exists; blocks for one spawn.
+    void refill(const std::string &binary)
+    {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (spawning_ || (have_ && sb_.binary == binary))
+                return;
+            if (have_)
+                discard(sb_);
+            have_ = false;
+            spawning_ = true;
+        }
+        Standby s;
+        bool ok = spawn(binary, s);
+        std::lock_guard<std::mutex> lock(mu_);
+        spawning_ = false;
+        if (!ok)
+            return;
+        if (have_) {
+            discard(s);
+            return;
+        }
+        sb_ = s;
+        have_ = true;
+    }
+
+    void drop()
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (have_)
+            discard(sb_);
+        have_ = false;
+    }
+
+    static void discard(Standby &s)
+    {
+        if (s.pidfd >= 0) {
+            syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, nullptr, 0);
+            siginfo_t si{};
+            waitid(P_PIDFD, id_t(s.pidfd), &si, WEXITED);
+            close(s.pidfd);
+        }
+        if (s.fd >= 0)
+            close(s.fd);
+        s = Standby{};
+    }
+
+private:
+    static bool spawn(const std::string &binary, Standby &s)
+    {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+            return false;
+        FdGuard mine(sv[0]), theirs(sv[1]);
+        pid_t pid = -1;
+        if (spawnController(binary, {binary, "--monitor-fd", "3", "--name", std::string(kStandbyNameRoom, ' ')},
+                            -1, {theirs.get()}, pid) != 0)
+            return false;
+        int pidfd = pidfdOpen(pid);
+        if (pidfd < 0) {
+            kill(pid, SIGKILL);
+            siginfo_t si{};
+            waitid(P_PID, id_t(pid), &si, WEXITED);
+            return false;
+        }
+        s.pid = pid;
+        s.fd = mine.release();
+        s.pidfd = pidfd;
+        s.binary = binary;
+        return true;
+    }
+
+    std::mutex mu_;
+    Standby sb_;
+    bool have_ = false;
+    bool spawning_ = false;
+};
+
+// Passes the start to a standby: "assign T0" + [spec memfd, log fd].
+bool assign(const Standby &s, int memfd, int logfd, int64_t t0_ns)
+{
+    std::string text = "assign " + std::to_string(t0_ns);
+    iovec iov{text.data(), text.size()};
+    int fds[2] = {memfd, logfd};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof fds)];
+    memset(ctl, 0, sizeof ctl);
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(cm), fds, sizeof fds);
+    ssize_t n;
+    do {
+        n = sendmsg(s.fd, &mh, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n == ssize_t(text.size());
+}
 
 [[noreturn]] void startError(const std::string &name, const Paths &paths, const std::string &detail)
 {
@@ -670,57 +859,48 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
     if (memfd.get() < 0 || write(memfd.get(), wire.data(), wire.size()) != ssize_t(wire.size()))
         throw Error::system(errno, "cannot write the controller spec");
 
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        throw Error::system(errno, "cannot create the monitor socket pair");
-    FdGuard mine(sv[0]), theirs(sv[1]);
-
     std::string log = logPath(paths, def.name);
     FdGuard logfd(open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
     if (logfd.get() < 0)
         throw Error::system(errno, "cannot open log file '" + log + "'");
 
     int64_t t_spawn = nowUs();
-    std::string t0 = std::to_string(t_spawn * 1000);
-    std::vector<std::string> args = {paths.controller_binary, "--name", def.name, "--spec-fd", "3",
-                                     "--monitor-fd",          "4",      "--t0",   t0};
-    std::string header = timestamp() + ": starting up\n";
-    for (auto &a : args)
-        header += (a == args.front() ? "" : " ") + a;
-    header += "\n";
-    (void)!write(logfd.get(), header.data(), header.size());
-
-    std::vector<char *> argv;
-    for (auto &a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, logfd.get(), 1);
-    posix_spawn_file_actions_adddup2(&fa, logfd.get(), 2);
-    posix_spawn_file_actions_adddup2(&fa, memfd.get(), 3);
-    posix_spawn_file_actions_adddup2(&fa, theirs.get(), 4);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 5);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    StandbyPool &pool = StandbyPool::get();
+    Standby sb;
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, paths.controller_binary.c_str(), &fa, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0)
-        throw Error::system(rc, "cannot execute '" + paths.controller_binary + "'");
-    FdGuard ctrl_pidfd(pidfdOpen(pid));
-    {
-        FdGuard drop(theirs.release());
+    FdGuard mine, ctrl_pidfd;
+    if (def.name.size() <= kStandbyNameRoom && pool.take(paths.controller_binary, sb)) {
+        std::string header = timestamp() + ": starting up (standby controller " + std::to_string(sb.pid) + ")\n";
+        (void)!write(logfd.get(), header.data(), header.size());
+        if (assign(sb, memfd.get(), logfd.get(), t_spawn * 1000)) {
+            pid = sb.pid;
+            mine = FdGuard(sb.fd);
+            ctrl_pidfd = FdGuard(sb.pidfd);
+        } else {
+            StandbyPool::discard(sb);
+        }
     }
+    if (pid < 0) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+            throw Error::system(errno, "cannot create the monitor socket pair");
+        FdGuard theirs(sv[1]);
+        mine = FdGuard(sv[0]);
+        std::vector<std::string> args = {paths.controller_binary, "--name", def.name, "--spec-fd", "3",
+                                         "--monitor-fd", "4", "--t0", std::to_string(t_spawn * 1000)};
+        std::string header = timestamp() + ": starting up\n";
+        for (auto &a : args)
+            header += (a == args.front() ? "" : " ") + a;
+        header += "\n";
+        (void)!write(logfd.get(), header.data(), header.size());
+        int rc = spawnController(paths.controller_binary, args, logfd.get(), {memfd.get(), theirs.get()}, pid);
+        if (rc != 0)
+            throw Error::system(rc, "cannot execute '" + paths.controller_binary + "'");
+        ctrl_pidfd = FdGuard(pidfdOpen(pid));
+    }
+    // The next start finds a standby; spawning it here overlaps with this
+    // controller's work on the container.
+    pool.refill(paths.controller_binary);
 
     auto reap = [&]() {
         siginfo_t si{};
@@ -857,6 +1037,11 @@ std::unique_ptr<Container> Container::reconnect(const DomainDef &def, const RunS
     auto c = std::make_unique<ContainerImpl>(mon, st, def);
     watch(mon);
     return c;
+}
+
+void Container::dropStandby()
+{
+    StandbyPool::get().drop();
 }
 
 void Container::cleanupStale(const DomainDef &def, const RunState &state, const Paths &paths)

@@ -83,6 +83,11 @@ public:
     // Removes whatever a dead controller left (cgroup, sockets, mounts).
     static void cleanupStale(const DomainDef& def, const RunState& state, const Paths& paths);
 
+    // Every start hands its spec to a controller spawned ahead of need (and
+    // spawns the next one); this ends the waiting one, e.g. before counting
+    // the daemon's fds or when the controller binary changes.
+    static void dropStandby();
+
     virtual const RunState& runState() const = 0;
 
     // Hard stop: SIGKILL the whole container now (graceful: SIGTERM first,
