@@ -16,6 +16,7 @@
 #include <libvirt/libvirt.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -269,6 +270,37 @@ std::string ask(std::unique_ptr<Box> &b, const std::string &tag, std::vector<std
     return readFile(answer);
 }
 
+// NUL-separated /proc/PID/cmdline with spaces, as ps shows it.
+std::string cmdlineOf(pid_t pid)
+{
+    std::string c = readFile("/proc/" + std::to_string(pid) + "/cmdline");
+    std::replace(c.begin(), c.end(), '\0', ' ');
+    return c;
+}
+
+// This process's children that are waiting standby controllers.
+std::vector<pid_t> standbyChildren()
+{
+    std::vector<pid_t> out;
+    DIR *d = opendir("/proc/self/task");
+    while (dirent *e = d ? readdir(d) : nullptr) {
+        if (e->d_name[0] == '.')
+            continue;
+        std::istringstream in(readFile(std::string("/proc/self/task/") + e->d_name + "/children"));
+        pid_t pid;
+        while (in >> pid) {
+            std::string cmd = cmdlineOf(pid);
+            size_t at = cmd.find(" --name ");
+            if (cmd.find("lxvirt-controller") != std::string::npos && at != std::string::npos &&
+                cmd.find_first_not_of(' ', at + 8) == std::string::npos)
+                out.push_back(pid);
+        }
+    }
+    if (d)
+        closedir(d);
+    return out;
+}
+
 void requireWorld()
 {
     if (!world().skip.empty())
@@ -311,6 +343,9 @@ class ContainerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(privnetGivesAPrivateNetworkWithOnlyLoopback);
     CPPUNIT_TEST(shareutsByNameJoinsAnotherContainersUtsNamespace);
     CPPUNIT_TEST(startAndDestroyLatencyAndControllerPss);
+    CPPUNIT_TEST(aStartIsHandedToTheStandbyControllerWhichTakesTheDomainsName);
+    CPPUNIT_TEST(aDeadStandbyIsReplacedByAFreshController);
+    CPPUNIT_TEST(aStandbyExitsWhenTheDaemonsEndClosesOrSendsNonsense);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -939,6 +974,94 @@ public:
             d.share_uts.value = other;
         });
         CPPUNIT_ASSERT_EQUAL(other + "\n", h);
+    }
+
+    void aStartIsHandedToTheStandbyControllerWhichTakesTheDomainsName()
+    {
+        requireWorld();
+        World &w = world();
+        lxc::Container::dropStandby();
+        CPPUNIT_ASSERT(standbyChildren().empty());
+        std::unique_ptr<Box> a, b;
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(a, "cold", {"pid"}));
+        // The first start spawned its controller itself and left a standby.
+        std::string alog = readFile(w.paths.log_dir + "/" + a->name + ".log");
+        CPPUNIT_ASSERT_MESSAGE(alog, alog.find("--name " + a->name + " --spec-fd 3") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(size_t(1), standbyChildren().size());
+        pid_t standby = standbyChildren()[0];
+
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b, "warm", {"pid"}));
+        pid_t ctrl = b->c->runState().controller_pid;
+        CPPUNIT_ASSERT_EQUAL(standby, ctrl);
+        std::string blog = readFile(w.paths.log_dir + "/" + b->name + ".log");
+        CPPUNIT_ASSERT_MESSAGE(blog, blog.find("standby controller " + std::to_string(ctrl)) != std::string::npos);
+        std::string cmd = cmdlineOf(ctrl);
+        CPPUNIT_ASSERT_MESSAGE(cmd, cmd.find("lxvirt-controller --monitor-fd 3 --name " + b->name + " ") !=
+                                        std::string::npos);
+        // ... and the next one is waiting already.
+        std::vector<pid_t> next = standbyChildren();
+        CPPUNIT_ASSERT_EQUAL(size_t(1), next.size());
+        CPPUNIT_ASSERT(next[0] != standby);
+        // Its log went to the domain's log file, not to /dev/null.
+        b->c->destroy(false);
+        b->c.reset();
+        blog = readFile(w.paths.log_dir + "/" + b->name + ".log");
+        CPPUNIT_ASSERT_MESSAGE(blog, blog.find("started ") != std::string::npos);
+    }
+
+    void aDeadStandbyIsReplacedByAFreshController()
+    {
+        requireWorld();
+        World &w = world();
+        std::unique_ptr<Box> a, b;
+        ask(a, "prime", {"pid"});
+        std::vector<pid_t> sb = standbyChildren();
+        CPPUNIT_ASSERT_EQUAL(size_t(1), sb.size());
+        kill(sb[0], SIGKILL);
+        CPPUNIT_ASSERT(waitFor([&] { return readFile("/proc/" + std::to_string(sb[0]) + "/stat").find(" Z ") !=
+                                            std::string::npos; }));
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b, "after", {"pid"}));
+        std::string blog = readFile(w.paths.log_dir + "/" + b->name + ".log");
+        CPPUNIT_ASSERT_MESSAGE(blog, blog.find("--name " + b->name + " --spec-fd 3") != std::string::npos);
+        // The dead one was reaped, a live one took its place.
+        CPPUNIT_ASSERT(!exists("/proc/" + std::to_string(sb[0])));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), standbyChildren().size());
+    }
+
+    void aStandbyExitsWhenTheDaemonsEndClosesOrSendsNonsense()
+    {
+        requireWorld();
+        std::string bin = world().paths.controller_binary;
+        for (bool nonsense : {false, true}) {
+            int sv[2];
+            CPPUNIT_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+            pid_t pid = fork();
+            if (pid == 0) {
+                dup2(sv[1], 3);
+                execl(bin.c_str(), bin.c_str(), "--monitor-fd", "3", "--name", "                ", (char *)nullptr);
+                _exit(127);
+            }
+            close(sv[1]);
+            if (nonsense)
+                CPPUNIT_ASSERT(send(sv[0], "hello", 5, 0) == 5);
+            else
+                close(sv[0]);
+            bool gone = false;
+            int status = -1;
+            for (int i = 0; i < 2000 && !gone; ++i) {
+                gone = waitpid(pid, &status, WNOHANG) == pid;
+                if (!gone)
+                    usleep(1000);
+            }
+            if (!gone) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+            }
+            if (nonsense)
+                close(sv[0]);
+            CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", gone);
+            CPPUNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
     }
 
     void startAndDestroyLatencyAndControllerPss()
