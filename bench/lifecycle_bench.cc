@@ -127,7 +127,8 @@ long pssKib(pid_t pid)
     return 0;
 }
 
-// Our controllers: lxvirt-controller processes whose parent is this process.
+// Our controllers: lxvirt-controller processes whose parent is this process
+// (not the standby that waits for the next start).
 std::vector<pid_t> ourControllers()
 {
     std::vector<pid_t> out;
@@ -144,7 +145,15 @@ std::vector<pid_t> ourControllers()
             continue;
         char state;
         int ppid = 0;
-        if (sscanf(line.c_str() + rp + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid())
+        if (sscanf(line.c_str() + rp + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid())
+            continue;
+        // The standby (spawned ahead of the next start) has a blank --name.
+        std::ifstream cl("/proc/" + std::to_string(pid) + "/cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(cl)), std::istreambuf_iterator<char>());
+        size_t at = cmd.find(std::string("--name\0", 7));
+        bool standby = at != std::string::npos && cmd.find_first_not_of(std::string(" \0", 2), at + 7) ==
+                                                       std::string::npos;
+        if (!standby)
             out.push_back(pid);
     }
     closedir(d);
