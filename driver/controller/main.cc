@@ -995,8 +995,8 @@ int main(int argc, char **argv)
         sendMessage(c->daemon_fd.get(), std::string("failed 0\tcontroller\t") + e.what());
         return 1;
     }
+    sendMessage(c->daemon_fd.get(), result); // the daemon waits on this: log after
     logLine(result);
-    sendMessage(c->daemon_fd.get(), result);
     run(*c);
     return 0;
 }

@@ -26,7 +26,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <sstream>
 #include <unordered_map>
 
@@ -708,10 +711,12 @@ public:
         return *pool;
     }
 
-    // Hands out the standby for `binary` if it is still alive.
+    // Hands out the standby for `binary` if it is alive. A spawn already
+    // under way is waited for (briefly): it is further along than a new one.
     bool take(const std::string &binary, Standby &out)
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !spawning_; });
         if (!have_ || sb_.binary != binary)
             return false;
         have_ = false;
@@ -724,35 +729,29 @@ public:
         return true;
     }
 
-    // Makes sure a standby for `binary` exists; blocks for one spawn.
+    // Asks the spawner thread for a standby for `binary`. Called once a start
+    // is over, so that the spawn does not compete with the start for CPUs.
     void refill(const std::string &binary)
     {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            if (spawning_ || (have_ && sb_.binary == binary))
-                return;
-            if (have_)
-                discard(sb_);
-            have_ = false;
-            spawning_ = true;
-        }
-        Standby s;
-        bool ok = spawn(binary, s);
         std::lock_guard<std::mutex> lock(mu_);
-        spawning_ = false;
-        if (!ok)
+        if (spawning_ || (have_ && sb_.binary == binary))
             return;
-        if (have_) {
-            discard(s);
-            return;
+        if (have_)
+            discard(sb_);
+        have_ = false;
+        spawning_ = true;
+        want_ = binary;
+        if (!thread_started_) {
+            std::thread([this] { spawner(); }).detach();
+            thread_started_ = true;
         }
-        sb_ = s;
-        have_ = true;
+        cv_.notify_all();
     }
 
     void drop()
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !spawning_; });
         if (have_)
             discard(sb_);
         have_ = false;
@@ -772,6 +771,26 @@ public:
     }
 
 private:
+    void spawner()
+    {
+        std::unique_lock<std::mutex> lock(mu_);
+        for (;;) {
+            cv_.wait(lock, [&] { return spawning_ && !want_.empty(); });
+            std::string binary = std::move(want_);
+            want_.clear();
+            lock.unlock();
+            Standby s;
+            bool ok = spawn(binary, s);
+            lock.lock();
+            if (ok) {
+                sb_ = s;
+                have_ = true;
+            }
+            spawning_ = false;
+            cv_.notify_all();
+        }
+    }
+
     static bool spawn(const std::string &binary, Standby &s)
     {
         int sv[2];
@@ -797,9 +816,12 @@ private:
     }
 
     std::mutex mu_;
+    std::condition_variable cv_;
     Standby sb_;
     bool have_ = false;
-    bool spawning_ = false;
+    bool spawning_ = false;  // a spawn is asked for or under way
+    std::string want_;       // the binary the spawner thread is asked for
+    bool thread_started_ = false;
 };
 
 // Passes the start to a standby: "assign T0" + [spec memfd, log fd].
@@ -898,9 +920,12 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
             throw Error::system(rc, "cannot execute '" + paths.controller_binary + "'");
         ctrl_pidfd = FdGuard(pidfdOpen(pid));
     }
-    // The next start finds a standby; spawning it here overlaps with this
-    // controller's work on the container.
-    pool.refill(paths.controller_binary);
+    // Whatever the outcome, the next start finds a standby.
+    struct Refill {
+        StandbyPool &pool;
+        const std::string &binary;
+        ~Refill() { pool.refill(binary); }
+    } refill{pool, paths.controller_binary};
 
     auto reap = [&]() {
         siginfo_t si{};

@@ -987,7 +987,8 @@ public:
         // The first start spawned its controller itself and left a standby.
         std::string alog = readFile(w.paths.log_dir + "/" + a->name + ".log");
         CPPUNIT_ASSERT_MESSAGE(alog, alog.find("--name " + a->name + " --spec-fd 3") != std::string::npos);
-        CPPUNIT_ASSERT_EQUAL(size_t(1), standbyChildren().size());
+        // It is spawned once the start is over, off the start's path.
+        CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 1; }));
         pid_t standby = standbyChildren()[0];
 
         CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b, "warm", {"pid"}));
@@ -998,9 +999,9 @@ public:
         std::string cmd = cmdlineOf(ctrl);
         CPPUNIT_ASSERT_MESSAGE(cmd, cmd.find("lxvirt-controller --monitor-fd 3 --name " + b->name + " ") !=
                                         std::string::npos);
-        // ... and the next one is waiting already.
+        // ... and the next one follows.
+        CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 1; }));
         std::vector<pid_t> next = standbyChildren();
-        CPPUNIT_ASSERT_EQUAL(size_t(1), next.size());
         CPPUNIT_ASSERT(next[0] != standby);
         // Its log went to the domain's log file, not to /dev/null.
         b->c->destroy(false);
@@ -1015,8 +1016,8 @@ public:
         World &w = world();
         std::unique_ptr<Box> a, b;
         ask(a, "prime", {"pid"});
+        CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 1; }));
         std::vector<pid_t> sb = standbyChildren();
-        CPPUNIT_ASSERT_EQUAL(size_t(1), sb.size());
         kill(sb[0], SIGKILL);
         CPPUNIT_ASSERT(waitFor([&] { return readFile("/proc/" + std::to_string(sb[0]) + "/stat").find(" Z ") !=
                                             std::string::npos; }));
@@ -1025,7 +1026,7 @@ public:
         CPPUNIT_ASSERT_MESSAGE(blog, blog.find("--name " + b->name + " --spec-fd 3") != std::string::npos);
         // The dead one was reaped, a live one took its place.
         CPPUNIT_ASSERT(!exists("/proc/" + std::to_string(sb[0])));
-        CPPUNIT_ASSERT_EQUAL(size_t(1), standbyChildren().size());
+        CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 1; }));
     }
 
     void aStandbyExitsWhenTheDaemonsEndClosesOrSendsNonsense()
