@@ -344,6 +344,7 @@ int main(int argc, char **argv)
     // ready file is seen.
     double many_calls = 0, many_ready = 0;
     int many_ok = 0;
+    std::vector<double> each; // per start of the batch, in order
     std::vector<long> pss;
     if (!g_stop) {
         std::vector<std::string> names;
@@ -351,7 +352,9 @@ int main(int argc, char **argv)
         for (int i = 0; i < many && !g_stop; ++i) {
             std::string name = "bench" + std::to_string(getpid()) + "-" + std::to_string(++counter);
             try {
+                auto ts = Clock::now();
                 running.emplace_back(name, drv->createXml(domainXml(name, rootfs, ready, partition), 0));
+                each.push_back(msSince(ts));
                 names.push_back(name);
             } catch (const std::exception &e) {
                 fprintf(stderr, "start %s failed: %s\n", name.c_str(), e.what());
@@ -407,6 +410,13 @@ int main(int argc, char **argv)
     row(("destroy (of " + std::to_string(many) + " running)").c_str(), t_destroy_many, "");
     printf("%-34s calls %.1f ms, all %d ready %.1f ms   target <= 400 ms\n",
            (std::to_string(many) + " sequential starts").c_str(), many_calls, many_ok, many_ready);
+    if (each.size() >= 20) {
+        // Does a start get slower as more containers run?
+        size_t k = each.size() / 10;
+        std::vector<double> first(each.begin(), each.begin() + long(k)), last(each.end() - long(k), each.end());
+        printf("%-34s p50 %.2f ms with 0-%zu running, %.2f ms with %zu-%zu running\n", "  ... each start",
+               pct(first, 50), k - 1, pct(last, 50), each.size() - k, each.size() - 1);
+    }
     if (!pss.empty()) {
         std::vector<double> d(pss.begin(), pss.end());
         double sum = 0;
