@@ -320,11 +320,11 @@ pid_t findController(const std::string &name)
         if (!isdigit(static_cast<unsigned char>(e->d_name[0])))
             continue;
         std::string cmd = readFile(std::string("/proc/") + e->d_name + "/cmdline");
-        std::string want = std::string("lxvirt-controller") + '\0' + "--name" + '\0' + name;
-        // argv[0] is the full path; argv[1..2] must be --name NAME.
+        // argv[0] is the full path; somewhere after it comes --name NAME (a
+        // controller that was the daemon's standby has NUL padding after NAME).
+        std::string want = std::string(1, '\0') + "--name" + '\0' + name + '\0';
         auto slash = cmd.find("lxvirt-controller");
-        if (slash != std::string::npos && cmd.compare(slash, want.size(), want) == 0 &&
-            (cmd.size() == slash + want.size() || cmd[slash + want.size()] == '\0')) {
+        if (slash != std::string::npos && (cmd + '\0').find(want, slash) != std::string::npos) {
             found = atoi(e->d_name);
             break;
         }
