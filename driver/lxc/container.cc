@@ -705,42 +705,53 @@ struct Standby {
 
 class StandbyPool {
 public:
+    // Two, so that back-to-back starts each find one while the next is
+    // spawned on another CPU; one more idle controller costs ~100 KiB.
+    static constexpr size_t kSize = 2;
+
     static StandbyPool &get()
     {
         static StandbyPool *pool = new StandbyPool; // lives as long as the process
         return *pool;
     }
 
-    // Hands out the standby for `binary` if it is alive. A spawn already
-    // under way is waited for (briefly): it is further along than a new one.
+    // Hands out a live standby for `binary`. With none left, a spawn under
+    // way is waited for (briefly): it is further along than a new one.
     bool take(const std::string &binary, Standby &out)
     {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !spawning_; });
-        if (!have_ || sb_.binary != binary)
+        if (binary_ != binary)
             return false;
-        have_ = false;
-        pollfd p{sb_.pidfd, POLLIN, 0};
-        if (poll(&p, 1, 0) != 0) { // it exited (or cannot be watched)
-            discard(sb_);
-            return false;
+        for (;;) {
+            if (ready_.empty())
+                cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !ready_.empty() || !spawning_; });
+            if (ready_.empty())
+                return false;
+            Standby s = ready_.front();
+            ready_.erase(ready_.begin());
+            pollfd p{s.pidfd, POLLIN, 0};
+            if (poll(&p, 1, 0) == 0) {
+                out = s;
+                return true;
+            }
+            discard(s); // it exited (or cannot be watched): try the next
         }
-        out = sb_;
-        return true;
     }
 
-    // Asks the spawner thread for a standby for `binary`. Called once a start
-    // is over, so that the spawn does not compete with the start for CPUs.
+    // Has the spawner thread top the pool up for `binary`. Called once a
+    // start is over, so that spawning does not compete with it for CPUs.
     void refill(const std::string &binary)
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (spawning_ || (have_ && sb_.binary == binary))
+        if (binary_ != binary) {
+            for (Standby &s : ready_)
+                discard(s);
+            ready_.clear();
+            binary_ = binary;
+        }
+        if (ready_.size() >= kSize || spawning_)
             return;
-        if (have_)
-            discard(sb_);
-        have_ = false;
         spawning_ = true;
-        want_ = binary;
         if (!thread_started_) {
             std::thread([this] { spawner(); }).detach();
             thread_started_ = true;
@@ -751,10 +762,11 @@ public:
     void drop()
     {
         std::unique_lock<std::mutex> lock(mu_);
+        binary_.clear(); // stops the spawner after its current spawn
         cv_.wait(lock, [&] { return !spawning_; });
-        if (have_)
-            discard(sb_);
-        have_ = false;
+        for (Standby &s : ready_)
+            discard(s);
+        ready_.clear();
     }
 
     static void discard(Standby &s)
@@ -775,16 +787,21 @@ private:
     {
         std::unique_lock<std::mutex> lock(mu_);
         for (;;) {
-            cv_.wait(lock, [&] { return spawning_ && !want_.empty(); });
-            std::string binary = std::move(want_);
-            want_.clear();
-            lock.unlock();
-            Standby s;
-            bool ok = spawn(binary, s);
-            lock.lock();
-            if (ok) {
-                sb_ = s;
-                have_ = true;
+            cv_.wait(lock, [&] { return spawning_; });
+            while (!binary_.empty() && ready_.size() < kSize) {
+                std::string binary = binary_;
+                lock.unlock();
+                Standby s;
+                bool ok = spawn(binary, s);
+                lock.lock();
+                if (!ok)
+                    break;
+                if (binary != binary_) {
+                    discard(s);
+                    continue;
+                }
+                ready_.push_back(s);
+                cv_.notify_all();
             }
             spawning_ = false;
             cv_.notify_all();
@@ -817,10 +834,9 @@ private:
 
     std::mutex mu_;
     std::condition_variable cv_;
-    Standby sb_;
-    bool have_ = false;
-    bool spawning_ = false;  // a spawn is asked for or under way
-    std::string want_;       // the binary the spawner thread is asked for
+    std::string binary_;         // what the standbys run; empty: none wanted
+    std::vector<Standby> ready_; // oldest first
+    bool spawning_ = false;      // the spawner thread is topping up
     bool thread_started_ = false;
 };
 
