@@ -345,6 +345,7 @@ int main(int argc, char **argv)
     double many_calls = 0, many_ready = 0;
     int many_ok = 0;
     std::vector<double> each; // per start of the batch, in order
+    std::map<std::string, std::vector<double>> batch_steps;
     std::vector<long> pss;
     if (!g_stop) {
         std::vector<std::string> names;
@@ -355,6 +356,8 @@ int main(int argc, char **argv)
                 auto ts = Clock::now();
                 running.emplace_back(name, drv->createXml(domainXml(name, rootfs, ready, partition), 0));
                 each.push_back(msSince(ts));
+                for (auto &[k, v] : last.steps)
+                    batch_steps[k].push_back(double(v) / 1000.0);
                 names.push_back(name);
             } catch (const std::exception &e) {
                 fprintf(stderr, "start %s failed: %s\n", name.c_str(), e.what());
@@ -416,6 +419,14 @@ int main(int argc, char **argv)
         std::vector<double> first(each.begin(), each.begin() + long(k)), last(each.end() - long(k), each.end());
         printf("%-34s p50 %.2f ms with 0-%zu running, %.2f ms with %zu-%zu running\n", "  ... each start",
                pct(first, 50), k - 1, pct(last, 50), each.size() - k, each.size() - 1);
+        std::string line;
+        for (auto &k : step_order)
+            if (batch_steps.count(k)) {
+                char b[64];
+                snprintf(b, sizeof b, " %s %.2f", k.c_str(), pct(batch_steps[k], 50));
+                line += b;
+            }
+        printf("%-34s p50 ms:%s\n", "  ... steps in the batch", line.c_str());
     }
     if (!pss.empty()) {
         std::vector<double> d(pss.begin(), pss.end());

@@ -325,9 +325,9 @@ int childMain(void *arg)
     if (c.cfg->exec_label) {
         // Last before exec: every earlier step runs with the controller's
         // label, which may mount and mknod; init's label may not.
-        int r = c.cfg->exec_label->apply();
+        int r = security::applyExecLabel(c.cfg->exec_label);
         if (r < 0 && c.cfg->exec_label_fatal)
-            fail(c, Step::SecLabel, -r, c.cfg->exec_label->label().c_str());
+            fail(c, Step::SecLabel, -r, c.cfg->exec_label);
     }
     stamp(c, StampReady);
     c.msg.type = MsgType::Ready;

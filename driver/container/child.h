@@ -11,10 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace lxvirt::security {
-class ExecLabel;
-}
-
 namespace lxvirt::container {
 
 // Order = order of execution; names in stepName().
@@ -72,6 +68,8 @@ struct ChildMsg {
 // it before exec (it has been placed in the container's cgroup). The
 // controller builds the cgroup while the child mounts, so the two overlap.
 constexpr char kContinue = 'c';
+// Controller -> a child cloned ahead of need: its config is ready.
+constexpr char kGo = 'g';
 
 // The signals lxvirt-controller ignores; its child restores their default
 // before exec (ignored dispositions survive exec, caught ones do not).
@@ -128,7 +126,7 @@ struct ChildConfig {
     // execve(). The mount data strings of the file systems the child
     // creates carry `context="<imagelabel>"` when confined; the controller
     // builds them so that the child does not allocate.
-    const security::ExecLabel *exec_label = nullptr;
+    const char *exec_label = nullptr; // security::applyExecLabel()
     bool exec_label_fatal = false;
     const char *dev_data = "mode=755,size=65536";
     const char *devpts_data = "newinstance,ptmxmode=0666,mode=0620,gid=5";

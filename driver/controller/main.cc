@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -150,7 +151,29 @@ struct Client {
     Fd fd;
 };
 
+// A container child cloned by a standby controller ahead of need: its
+// namespaces exist, and it waits for kGo, then runs childMain() with the
+// config the controller wrote into `arena`, a shared mapping both see at the
+// same address. Taken when the domain needs exactly these namespaces.
+constexpr int kPreforkFlags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+constexpr size_t kArenaSize = 1 << 20;
+
+struct PreforkSlot {
+    int sync_fd;                   // the child's end of the sync socket
+    container::ChildConfig *cfg;   // in the arena, set before kGo
+};
+
+struct Prefork {
+    pid_t pid = 0;
+    Fd pidfd;
+    Fd sync;                // our end
+    int child_sync = -1;    // the child's fd number for its end
+    void *arena = nullptr;  // PreforkSlot, then the config
+    Fd mountinfo;           // POLLPRI: the mount table changed since the clone
+};
+
 struct Controller {
+    Prefork prefork;
     Spec spec;
     std::string sock_path;
     Fd listen_fd;
@@ -170,6 +193,8 @@ struct Controller {
     {
         if (!sock_path.empty())
             unlink(sock_path.c_str());
+        if (prefork.pid > 0) // a start that failed before using it
+            syscall(SYS_pidfd_send_signal, prefork.pidfd.get(), SIGKILL, nullptr, 0);
     }
 };
 
@@ -403,6 +428,152 @@ ssize_t recvChild(int fd, ChildMsg &m, std::vector<Fd> &fds)
     return n;
 }
 
+constexpr size_t kChildStack = 256 * 1024;
+
+int preforkMain(void *arg)
+{
+    auto *slot = static_cast<PreforkSlot *>(arg);
+    char ch = 0;
+    ssize_t n;
+    do {
+        n = read(slot->sync_fd, &ch, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1 || ch != container::kGo)
+        _exit(0); // the standby was dropped or went stale
+    return container::childMain(slot->cfg);
+}
+
+// Clones the standby's container child. False (and no child) on failure:
+// the start then clones one itself.
+bool startPrefork(Controller &c)
+{
+    Prefork &p = c.prefork;
+    if (!p.arena) {
+        void *a = mmap(nullptr, kArenaSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
+        if (a == MAP_FAILED)
+            return false;
+        p.arena = a;
+    }
+    // Opened before the clone: a mount made after it shows as POLLPRI.
+    p.mountinfo = Fd(open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return false;
+    Fd mine(sv[0]), theirs(sv[1]);
+    auto *slot = static_cast<PreforkSlot *>(p.arena);
+    slot->sync_fd = theirs.get();
+    slot->cfg = nullptr;
+    void *stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED)
+        return false;
+    int pidfd = -1;
+    pid_t pid = clone(preforkMain, static_cast<char *>(stack) + kChildStack,
+                      kPreforkFlags | CLONE_PIDFD | SIGCHLD, slot, &pidfd);
+    munmap(stack, kChildStack);
+    if (pid < 0)
+        return false;
+    p.pid = pid;
+    p.pidfd = Fd(pidfd);
+    p.sync = std::move(mine);
+    p.child_sync = theirs.get();
+    return true;
+}
+
+void endPrefork(Controller &c)
+{
+    Prefork &p = c.prefork;
+    if (p.pid > 0) {
+        syscall(SYS_pidfd_send_signal, p.pidfd.get(), SIGKILL, nullptr, 0);
+        siginfo_t si{};
+        waitid(P_PIDFD, id_t(p.pidfd.get()), &si, WEXITED);
+    }
+    p.pid = 0;
+    p.pidfd.reset();
+    p.sync.reset();
+    p.child_sync = -1;
+}
+
+// Alive, and cloned from the mount table as it still is.
+bool preforkFresh(Controller &c)
+{
+    Prefork &p = c.prefork;
+    if (p.pid <= 0)
+        return false;
+    pollfd f[2] = {{p.pidfd.get(), POLLIN, 0}, {p.mountinfo.get(), POLLPRI, 0}};
+    if (poll(f, 2, 0) < 0)
+        return false;
+    return !f[0].revents && !(f[1].revents & (POLLPRI | POLLERR));
+}
+
+// Bump allocation in the prefork arena; the child reads what is put here.
+class Arena {
+public:
+    Arena(void *base, size_t size) : p_(static_cast<char *>(base)), end_(p_ + size) {}
+    void *alloc(size_t n, size_t align)
+    {
+        uintptr_t a = (reinterpret_cast<uintptr_t>(p_) + align - 1) & ~(uintptr_t(align) - 1);
+        if (a + n > reinterpret_cast<uintptr_t>(end_))
+            startFail(E2BIG, "child config", "larger than the prefork arena");
+        p_ = reinterpret_cast<char *>(a + n);
+        return reinterpret_cast<void *>(a);
+    }
+    const char *str(const char *s)
+    {
+        if (!s)
+            return nullptr;
+        size_t n = strlen(s) + 1;
+        char *d = static_cast<char *>(alloc(n, 1));
+        memcpy(d, s, n);
+        return d;
+    }
+    template <class T> T *array(size_t n) { return static_cast<T *>(alloc(sizeof(T) * (n ? n : 1), alignof(T))); }
+    char **strv(const char *const *v)
+    {
+        size_t n = 0;
+        while (v && v[n])
+            ++n;
+        char **out = array<char *>(n + 1);
+        for (size_t i = 0; i < n; ++i)
+            out[i] = const_cast<char *>(str(v[i]));
+        out[n] = nullptr;
+        return out;
+    }
+
+private:
+    char *p_;
+    char *end_;
+};
+
+// A deep copy of `src` in the arena: every string and array it points to.
+container::ChildConfig *copyConfig(const container::ChildConfig &src, Arena &a)
+{
+    auto *c = new (a.alloc(sizeof src, alignof(container::ChildConfig))) container::ChildConfig(src);
+    for (const char **f : {&c->stage, &c->hostname, &c->root_source, &c->run_dir, &c->init, &c->initdir,
+                           &c->inituser, &c->initgroup, &c->exec_label, &c->dev_data, &c->devpts_data,
+                           &c->devpts_data_nogid, &c->shm_data, &c->tmp_data, &c->run_data, &c->ram_root_data})
+        *f = a.str(*f);
+    auto *m = a.array<container::ChildMount>(src.nmounts);
+    for (size_t i = 0; i < src.nmounts; ++i) {
+        m[i] = src.mounts[i];
+        m[i].source = a.str(m[i].source);
+        m[i].target = a.str(m[i].target);
+        m[i].data = a.str(m[i].data);
+    }
+    c->mounts = m;
+    auto *d = a.array<container::ChildDevice>(src.ndevices);
+    for (size_t i = 0; i < src.ndevices; ++i) {
+        d[i] = src.devices[i];
+        d[i].path = a.str(d[i].path);
+    }
+    c->devices = d;
+    c->fstypes = a.strv(src.fstypes);
+    c->argv = a.strv(src.argv);
+    c->envp = a.strv(src.envp);
+    return c;
+}
+
 // Throws the child's own failure if it has already reported one.
 void reportChildFailure(int sync_fd)
 {
@@ -533,10 +704,9 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     cfg.initgroup = s.initgroup.c_str();
 
     // sVirt: the labels the daemon's security manager generated.
-    security::ExecLabel exec_label(s.exec_label, s.exec_label_fatal);
-    if (!exec_label.empty()) {
-        cfg.exec_label = &exec_label;
-        cfg.exec_label_fatal = exec_label.failureIsFatal();
+    if (!s.exec_label.empty()) {
+        cfg.exec_label = s.exec_label.c_str();
+        cfg.exec_label_fatal = s.exec_label_fatal;
     }
     std::string ctx = s.mount_context.empty() ? std::string() : "," + s.mount_context;
     std::string dev_data = cfg.dev_data + ctx, devpts_data = cfg.devpts_data + ctx,
@@ -558,12 +728,6 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     joinShared(s.share_ipc, CLONE_NEWIPC, "ipc");
     joinShared(s.share_uts, CLONE_NEWUTS, "uts");
 
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        startFail(errno, "sync socket", "");
-    Fd mine(sv[0]), theirs(sv[1]);
-    cfg.sync_fd = theirs.get();
-
     int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD | SIGCHLD;
     if (s.share_uts.empty())
         flags |= CLONE_NEWUTS;
@@ -574,19 +738,45 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     if (s.userns)
         flags |= CLONE_NEWUSER;
 
-    constexpr size_t kStack = 256 * 1024;
-    void *stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-    if (stack == MAP_FAILED)
-        startFail(errno, "clone", "stack");
+    Fd mine;
+    pid_t pid = -1;
     int pidfd = -1;
     int64_t tclone = nowNs();
-    pid_t pid = clone(container::childMain, static_cast<char *>(stack) + kStack, flags, &cfg, &pidfd);
-    int clone_err = errno;
-    munmap(stack, kStack);
-    if (pid < 0)
-        startFail(clone_err, "clone", "");
-    theirs.reset();
+    if (flags == (kPreforkFlags | CLONE_PIDFD | SIGCHLD) && preforkFresh(c)) {
+        // The standby's child: hand it the config and let it go.
+        Prefork &p = c.prefork;
+        auto *slot = static_cast<PreforkSlot *>(p.arena);
+        Arena arena(slot + 1, kArenaSize - sizeof *slot);
+        cfg.sync_fd = p.child_sync;
+        slot->cfg = copyConfig(cfg, arena);
+        char g = container::kGo;
+        if (send(p.sync.get(), &g, 1, MSG_NOSIGNAL) == 1) {
+            pid = p.pid;
+            pidfd = p.pidfd.release();
+            mine = std::move(p.sync);
+            p.pid = 0;
+            p.child_sync = -1;
+        }
+    }
+    endPrefork(c); // unused (other namespaces, stale, or gone): not kept around
+    if (pid < 0) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+            startFail(errno, "sync socket", "");
+        mine = Fd(sv[0]);
+        Fd theirs(sv[1]);
+        cfg.sync_fd = theirs.get();
+        void *stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (stack == MAP_FAILED)
+            startFail(errno, "clone", "stack");
+        tclone = nowNs();
+        pid = clone(container::childMain, static_cast<char *>(stack) + kChildStack, flags, &cfg, &pidfd);
+        int clone_err = errno;
+        munmap(stack, kChildStack);
+        if (pid < 0)
+            startFail(clone_err, "clone", "");
+    }
     c.init_pid = pid;
     c.init_pidfd = Fd(pidfd);
 
@@ -663,6 +853,11 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
         startFail(ECHILD, "container child", "exited before exec");
     }
     c.loops.clear(); // the mounts hold the loop devices now
+    if (c.prefork.arena) {
+        munmap(c.prefork.arena, kArenaSize);
+        c.prefork.arena = nullptr;
+    }
+    c.prefork.mountinfo.reset();
 
     const int64_t *st = ready.stamps;
     // Child steps; "cgroups" above ran in the controller at the same time as
@@ -871,7 +1066,7 @@ std::string readAll(int fd)
 // Standby mode: the daemon started us ahead of need. Waits for
 // "assign T0" carrying the spec memfd and the domain's log fd; false when the
 // daemon closed the socket instead (it stopped, or dropped its standby).
-bool awaitAssignment(int monitor_fd, int &spec_fd, int64_t &t0)
+bool awaitAssignment(int monitor_fd, int &spec_fd, int64_t &t0, pid_t c_prefork_pid)
 {
     char buf[64];
     iovec iov{buf, sizeof buf - 1};
@@ -900,7 +1095,14 @@ bool awaitAssignment(int monitor_fd, int &spec_fd, int64_t &t0)
     buf[n] = '\0';
     if (strncmp(buf, "assign ", 7) != 0)
         return false;
-    t0 = strtoll(buf + 7, nullptr, 10);
+    char *end = nullptr;
+    t0 = strtoll(buf + 7, &end, 10);
+    // Spawned at nice 19 so as not to slow down running starts; from here on
+    // this is a start: the daemon's priority, for the child too.
+    int nice = end && *end == ' ' ? atoi(end + 1) : 0;
+    setpriority(PRIO_PROCESS, 0, nice);
+    if (c_prefork_pid > 0)
+        setpriority(PRIO_PROCESS, c_prefork_pid, nice);
     if (dup2(fds[1].get(), 1) < 0 || dup2(fds[1].get(), 2) < 0)
         return false;
     spec_fd = fds[0].release();
@@ -953,8 +1155,31 @@ int main(int argc, char **argv)
     c->daemon_fd = Fd(monitor_fd);
     fcntl(monitor_fd, F_SETFD, FD_CLOEXEC);
     if (standby) {
-        if (!awaitAssignment(monitor_fd, spec_fd, t0))
+        // Clone the container child now; a change of the host's mount table
+        // makes it stale (its mount namespace is a copy), so it is replaced,
+        // once the table has been quiet for a moment.
+        startPrefork(*c);
+        bool stale = false;
+        for (;;) {
+            pollfd f[3] = {{monitor_fd, POLLIN, 0},
+                           {c->prefork.mountinfo.get(), POLLPRI, 0},
+                           {c->prefork.pid > 0 ? c->prefork.pidfd.get() : -1, POLLIN, 0}};
+            int r = poll(f, 3, stale ? 100 : -1);
+            if (r < 0 && errno != EINTR)
+                break;
+            if (f[0].revents)
+                break;
+            if ((f[1].revents & (POLLPRI | POLLERR)) || f[2].revents) {
+                endPrefork(*c);
+                stale = true;
+            } else if (r == 0 && stale) {
+                stale = !startPrefork(*c);
+            }
+        }
+        if (!awaitAssignment(monitor_fd, spec_fd, t0, c->prefork.pid)) {
+            endPrefork(*c);
             return 0;
+        }
         tmain = nowNs();
     }
     std::string result;

@@ -15,6 +15,7 @@
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -785,6 +786,11 @@ public:
 private:
     void spawner()
     {
+        // Standbys are made while starts run: at the lowest priority (the
+        // spawned controller and the container child it clones inherit it)
+        // they take only CPU time the starts leave. A standby resumes the
+        // daemon's priority when a start hands it a domain.
+        setpriority(PRIO_PROCESS, pid_t(syscall(SYS_gettid)), 19);
         std::unique_lock<std::mutex> lock(mu_);
         for (;;) {
             cv_.wait(lock, [&] { return spawning_; });
@@ -840,10 +846,15 @@ private:
     bool thread_started_ = false;
 };
 
-// Passes the start to a standby: "assign T0" + [spec memfd, log fd].
+// Passes the start to a standby: "assign T0 NICE" + [spec memfd, log fd];
+// NICE is the daemon's own, which the standby (spawned at nice 19) resumes.
 bool assign(const Standby &s, int memfd, int logfd, int64_t t0_ns)
 {
-    std::string text = "assign " + std::to_string(t0_ns);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    if (errno)
+        nice = 0;
+    std::string text = "assign " + std::to_string(t0_ns) + " " + std::to_string(nice);
     iovec iov{text.data(), text.size()};
     int fds[2] = {memfd, logfd};
     alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof fds)];

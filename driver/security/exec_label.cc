@@ -11,7 +11,12 @@ namespace lxvirt::security {
 
 int ExecLabel::apply() const noexcept
 {
-    if (label_.empty())
+    return applyExecLabel(label_.c_str());
+}
+
+int applyExecLabel(const char *label) noexcept
+{
+    if (!label || !*label)
         return 0;
     // What setexeccon_raw() does, minus its asprintf() and thread-local cache:
     // this runs in a child after clone() where malloc is off limits.
@@ -20,8 +25,10 @@ int ExecLabel::apply() const noexcept
         fd = ::open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    const char *p = label_.c_str();
-    std::size_t left = label_.size() + 1; // with the NUL, as libselinux writes it
+    const char *p = label;
+    std::size_t left = 1; // with the NUL, as libselinux writes it
+    while (label[left - 1])
+        ++left;
     while (left > 0) {
         ssize_t n = ::write(fd, p, left);
         if (n < 0) {

@@ -96,6 +96,10 @@ private:
     bool fatal_ = false;
 };
 
+// ExecLabel::apply() for a bare string (a child that cannot hold a
+// std::string of its parent's heap). 0, or -errno; no-op for null or "".
+int applyExecLabel(const char *label) noexcept;
+
 class SecurityManager {
 public:
     virtual ~SecurityManager() = default;
