@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -433,6 +434,17 @@ constexpr size_t kChildStack = 256 * 1024;
 int preforkMain(void *arg)
 {
     auto *slot = static_cast<PreforkSlot *>(arg);
+    // Everything the controller had open stays with it: a copy held here
+    // (its end of our socket, its monitor socket) would keep both waiting
+    // for an EOF that never comes once the controller is gone.
+    int keep = slot->sync_fd;
+    if ((keep > 3 && close_range(3, unsigned(keep - 1), 0) < 0) || close_range(unsigned(keep + 1), ~0U, 0) < 0)
+        _exit(1);
+    // While waiting, the child dies with the standby; as init it will not.
+    // (A standby gone before this line shows as EOF below: getppid() says
+    // nothing here, the parent is outside our pid namespace.)
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        _exit(1);
     char ch = 0;
     ssize_t n;
     do {
@@ -440,6 +452,7 @@ int preforkMain(void *arg)
     } while (n < 0 && errno == EINTR);
     if (n != 1 || ch != container::kGo)
         _exit(0); // the standby was dropped or went stale
+    prctl(PR_SET_PDEATHSIG, 0);
     return container::childMain(slot->cfg);
 }
 

@@ -301,6 +301,26 @@ std::vector<pid_t> standbyChildren()
     return out;
 }
 
+// The container children the standby controllers cloned ahead of need.
+std::set<pid_t> preforkedChildren()
+{
+    std::set<pid_t> out;
+    for (pid_t sb : standbyChildren()) {
+        std::istringstream in(readFile("/proc/" + std::to_string(sb) + "/task/" + std::to_string(sb) + "/children"));
+        pid_t pid;
+        while (in >> pid)
+            out.insert(pid);
+    }
+    return out;
+}
+
+std::string nsOf(pid_t pid, const char *ns)
+{
+    char buf[64] = {};
+    std::string p = pid ? "/proc/" + std::to_string(pid) + "/ns/" + ns : std::string("/proc/self/ns/") + ns;
+    return readlink(p.c_str(), buf, sizeof buf - 1) > 0 ? buf : "";
+}
+
 void requireWorld()
 {
     if (!world().skip.empty())
@@ -346,6 +366,8 @@ class ContainerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aStartIsHandedToTheStandbyControllerWhichTakesTheDomainsName);
     CPPUNIT_TEST(aDeadStandbyIsReplacedByAFreshController);
     CPPUNIT_TEST(aStandbyExitsWhenTheDaemonsEndClosesOrSendsNonsense);
+    CPPUNIT_TEST(theChildAStandbyClonedAheadBecomesInit);
+    CPPUNIT_TEST(aMountMadeAfterTheStandbyClonedItsChildIsSeenByTheContainer);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -1046,6 +1068,13 @@ public:
                 _exit(127);
             }
             close(sv[1]);
+            // It clones its container child ahead of need.
+            std::string kids;
+            CPPUNIT_ASSERT(waitFor([&] {
+                kids = readFile("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+                return !kids.empty();
+            }));
+            pid_t child = atoi(kids.c_str());
             if (nonsense)
                 CPPUNIT_ASSERT(send(sv[0], "hello", 5, 0) == 5);
             else
@@ -1065,7 +1094,64 @@ public:
                 close(sv[0]);
             CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", gone);
             CPPUNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            // ... and that child goes with it (no orphan left holding namespaces).
+            CPPUNIT_ASSERT_MESSAGE("the standby's child outlived it",
+                                   waitFor([&] { return !exists("/proc/" + std::to_string(child)); }, 3000));
         }
+    }
+
+    void theChildAStandbyClonedAheadBecomesInit()
+    {
+        requireWorld();
+        std::unique_ptr<Box> a, b;
+        ask(a, "pf", {"pid"});
+        CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 2 && preforkedChildren().size() == 2; }));
+        std::set<pid_t> ahead = preforkedChildren();
+        for (pid_t p : ahead) {
+            // Its namespaces exist already, and nothing of the user's runs in them.
+            CPPUNIT_ASSERT(nsOf(p, "pid") != nsOf(0, "pid") && !nsOf(p, "pid").empty());
+            CPPUNIT_ASSERT(nsOf(p, "mnt") != nsOf(0, "mnt"));
+            CPPUNIT_ASSERT(cmdlineOf(p).find("lxvirt-controller") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b, "pf", {"pid"}));
+        CPPUNIT_ASSERT_MESSAGE("init was not one of the children cloned ahead",
+                               ahead.count(b->c->runState().init_pid) == 1);
+    }
+
+    void aMountMadeAfterTheStandbyClonedItsChildIsSeenByTheContainer()
+    {
+        requireWorld();
+        World &w = world();
+        std::unique_ptr<Box> a, b;
+        ask(a, "pm", {"pid"});
+        // A private mount: nothing mounted below it propagates into the
+        // namespaces the standbys cloned before.
+        std::string priv = w.tmp + "/pfmnt", src = priv + "/src";
+        mkdir(priv.c_str(), 0755);
+        CPPUNIT_ASSERT(run("mount -t tmpfs pfmnt " + priv + " && mount --make-private " + priv + " && mkdir " + src) ==
+                       0);
+        iterate(400); // the standbys renew their children once the table is quiet
+        CPPUNIT_ASSERT(waitFor([] { return preforkedChildren().size() == 2; }));
+        std::set<pid_t> before = preforkedChildren();
+        CPPUNIT_ASSERT(run("mount -t tmpfs pfsrc " + src + " && echo hi > " + src + "/marker") == 0);
+        // At once, before any standby could notice.
+        std::string answer = ask(b, "pm", {"open", "/data/marker"}, [&](DomainDef &d) {
+            FilesystemDef f;
+            f.type = FsType::Mount;
+            f.source = src;
+            f.target = "/data";
+            d.filesystems.push_back(f);
+        });
+        pid_t init = b->c->runState().init_pid;
+        b.reset();
+        run("umount " + src + "; umount " + priv);
+        CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), answer);
+        CPPUNIT_ASSERT_MESSAGE("a stale pre-cloned child was used", before.count(init) == 0);
+        // The stale ones are replaced.
+        CPPUNIT_ASSERT(waitFor([&] {
+            std::set<pid_t> now = preforkedChildren();
+            return now.size() == 2 && std::none_of(now.begin(), now.end(), [&](pid_t p) { return before.count(p); });
+        }));
     }
 
     void startAndDestroyLatencyAndControllerPss()
