@@ -1113,11 +1113,11 @@ bool awaitAssignment(int monitor_fd, int &spec_fd, int64_t &t0, pid_t c_prefork_
     // Spawned at nice 19 so as not to slow down running starts; from here on
     // this is a start: the daemon's priority, for the child too.
     int nice = end && *end == ' ' ? atoi(end + 1) : 0;
-    setpriority(PRIO_PROCESS, 0, nice);
-    if (c_prefork_pid > 0)
-        setpriority(PRIO_PROCESS, c_prefork_pid, nice);
     if (dup2(fds[1].get(), 1) < 0 || dup2(fds[1].get(), 2) < 0)
         return false;
+    if (setpriority(PRIO_PROCESS, 0, nice) < 0 ||
+        (c_prefork_pid > 0 && setpriority(PRIO_PROCESS, c_prefork_pid, nice) < 0))
+        logLine(std::string("cannot return to priority ") + std::to_string(nice) + ": " + strerror(errno));
     spec_fd = fds[0].release();
     return true;
 }

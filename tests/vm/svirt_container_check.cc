@@ -546,6 +546,24 @@ int main(int argc, char **argv)
     check(typeOf(readFile("/proc/" + initA + "/attr/current")) == "svirt_lxc_net_t" &&
               readFile("/proc/" + initA + "/status").find("PPid:\t" + std::to_string(ctlA) + "\n") != std::string::npos,
           "A's init is the controller's child, in svirt_lxc_net_t (virtd_lxc_t -> svirt_lxc_net_t)");
+    // Standby controllers are spawned at nice 19; a start returns them (and
+    // the child they cloned ahead, which becomes init) to the daemon's 0,
+    // which needs sys_nice in virtd_lxc_t.
+    auto niceOf = [](const std::string &pid) {
+        std::string st = readFile("/proc/" + pid + "/stat");
+        size_t rp = st.rfind(')');
+        std::istringstream in(rp == std::string::npos ? "" : st.substr(rp + 2));
+        std::string f;
+        for (int i = 3; i <= 19 && in >> f; ++i)
+            if (i == 19)
+                return f;
+        return std::string("?");
+    };
+    check(niceOf(std::to_string(ctlA)) == "0" && niceOf(initA) == "0" && niceOf(std::to_string(ctlB)) == "0" &&
+              niceOf(initB) == "0",
+          "controllers and inits run at the daemon's priority (nice 0), not the standby's 19",
+          niceOf(std::to_string(ctlA)) + " " + niceOf(initA) + " " + niceOf(std::to_string(ctlB)) + " " +
+              niceOf(initB));
 
     // The monitor socket: created under setsockcreatecon(container label),
     // so a peer sees the container's label; the setting is dropped after.
