@@ -1152,6 +1152,14 @@ public:
             std::set<pid_t> now = preforkedChildren();
             return now.size() == 2 && std::none_of(now.begin(), now.end(), [&](pid_t p) { return before.count(p); });
         }));
+        // And no waiting namespace keeps the unmounted file systems alive.
+        CPPUNIT_ASSERT_MESSAGE("a namespace still holds the unmounted tmpfs", waitFor([] {
+            for (pid_t p : preforkedChildren())
+                if (readFile("/proc/" + std::to_string(p) + "/mountinfo").find(" pfsrc ") != std::string::npos ||
+                    readFile("/proc/" + std::to_string(p) + "/mountinfo").find(" pfmnt ") != std::string::npos)
+                    return false;
+            return true;
+        }));
     }
 
     void startAndDestroyLatencyAndControllerPss()
