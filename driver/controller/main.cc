@@ -754,6 +754,7 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     Fd mine;
     pid_t pid = -1;
     int pidfd = -1;
+    bool ahead = false;
     int64_t tclone = nowNs();
     if (flags == (kPreforkFlags | CLONE_PIDFD | SIGCHLD) && preforkFresh(c)) {
         // The standby's child: hand it the config and let it go.
@@ -767,6 +768,7 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
             pid = p.pid;
             pidfd = p.pidfd.release();
             mine = std::move(p.sync);
+            ahead = true;
             p.pid = 0;
             p.child_sync = -1;
         }
@@ -875,7 +877,8 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     const int64_t *st = ready.stamps;
     // Child steps; "cgroups" above ran in the controller at the same time as
     // idmap..caps, "wait" is what the child still had to wait for it.
-    tm.add("clone", tclone, st[container::StampStart]);
+    // "clone": cloned now; "go": the child a standby cloned ahead was let go.
+    tm.add(ahead ? "go" : "clone", tclone, st[container::StampStart]);
     if (s.userns)
         tm.add("idmap", st[container::StampStart], st[container::StampMapped]);
     tm.add("mounts", st[container::StampMapped], st[container::StampMounts]);
