@@ -5,7 +5,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <sstream>
+#include <mutex>
 
 namespace lxvirt::cgroup {
 
@@ -56,21 +58,7 @@ private:
     DIR* d_;
 };
 
-std::vector<std::string> split(const std::string& s, char sep)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : s) {
-        if (c == sep) {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
+std::vector<std::string> split(const std::string& s, char sep) { return splitOn(s, sep); }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string unescapeOctal(const std::string& s)
@@ -160,6 +148,44 @@ void sleepMs(int ms)
 
 }  // namespace
 
+std::vector<std::string> splitOn(const std::string& s, char sep)
+{
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+        size_t end = s.find(sep, start);
+        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos)
+            return out;
+        start = end + 1;
+    }
+}
+
+std::vector<std::string> splitWords(const std::string& s)
+{
+    std::vector<std::string> out;
+    size_t i = 0;
+    for (;;) {
+        i = s.find_first_not_of(" \t\n", i);
+        if (i == std::string::npos)
+            return out;
+        size_t end = s.find_first_of(" \t\n", i);
+        out.push_back(s.substr(i, end == std::string::npos ? std::string::npos : end - i));
+        if (end == std::string::npos)
+            return out;
+        i = end;
+    }
+}
+
+bool parseDecimal(const std::string& w, uint64_t& out)
+{
+    if (w.empty() || w.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    errno = 0;
+    out = std::strtoull(w.c_str(), nullptr, 10);
+    return errno == 0;
+}
+
 const std::vector<std::string>& v1Controllers()
 {
     static const std::vector<std::string> list = {"cpu", "cpuacct", "cpuset", "memory",
@@ -172,9 +198,7 @@ Layout layoutFromMountinfo(const std::string& mountinfo, const std::string& root
     Layout l;
     l.root = stripTrailingSlash(rootIn);
     const auto& known = v1Controllers();
-    std::istringstream in(mountinfo);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const auto& line : splitOn(mountinfo, '\n')) {
         // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
         auto f = split(line, ' ');
         auto dash = std::find(f.begin(), f.end(), "-");
@@ -239,25 +263,34 @@ void put(const Layout& layout, const std::string& path, const std::string& value
         throw Error::system(errno, "Unable to write to '" + layout.root + "/.writes'", VIR_FROM_CGROUP);
 }
 
-std::string readFile(const std::string& path)
+int tryReadFile(const std::string& path, std::string& out)
 {
+    out.clear();
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0)
-        throw Error::system(errno, "Unable to read from '" + path + "'", VIR_FROM_CGROUP);
-    std::string out;
+        return errno;
     char buf[4096];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            throw Error::system(errno, "Unable to read from '" + path + "'", VIR_FROM_CGROUP);
+            return errno;
         if (n == 0)
-            break;
+            return 0;
         out.append(buf, static_cast<size_t>(n));
     }
+}
+
+std::string readFile(const std::string& path)
+{
+    std::string out;
+    if (int err = tryReadFile(path, out))
+        throw Error::system(err, "Unable to read from '" + path + "'", VIR_FROM_CGROUP);
     return out;
 }
+
+bool isGone(int err) { return err == ENOENT || err == ENODEV; }
 
 void throwParse(const std::string& path, const std::string& text)
 {
@@ -284,36 +317,109 @@ uint64_t readU64(const std::string& path)
     return parseU64(path, trim(readFile(path)));
 }
 
+uint64_t parseU64Text(const std::string& path, const std::string& text)
+{
+    return parseU64(path, trim(text));
+}
+
 uint64_t readKeyed(const std::string& path, const std::string& key)
 {
-    std::istringstream in(readFile(path));
-    std::string line;
-    while (std::getline(in, line)) {
-        auto sp = line.find(' ');
-        if (sp != std::string::npos && line.compare(0, sp, key) == 0)
-            return parseU64(path, trim(line.substr(sp + 1)));
+    return keyedValue(path, readFile(path), key);
+}
+
+uint64_t keyedValue(const std::string& path, const std::string& text, const std::string& key)
+{
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos)
+            eol = text.size();
+        size_t sp = text.find(' ', pos);
+        if (sp < eol && sp - pos == key.size() && text.compare(pos, key.size(), key) == 0)
+            return parseU64(path, trim(text.substr(sp + 1, eol - sp - 1)));
+        pos = eol + 1;
     }
     throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_CGROUP,
                       "Unable to find '" + key + "' in '" + path + "'");
+}
+
+CounterFile::~CounterFile()
+{
+    int fd = fd_.load(std::memory_order_acquire);
+    if (fd >= 0)
+        ::close(fd);
+}
+
+bool CounterFile::readCached(std::string& out, bool fake) const
+{
+    int fd = fd_.load(std::memory_order_acquire);
+    if (fd < 0)
+        return false;
+    // Counter files are short (cpu.stat, the longest, is ~250 bytes); a
+    // longer one is read by path instead.
+    char buf[1024];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = ::pread(fd, buf + len, sizeof buf - len, static_cast<off_t>(len));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return false;
+        len += static_cast<size_t>(n);
+        if (len == sizeof buf)
+            return false;
+        // A read shorter than asked is the whole file: a cgroup file is one
+        // seq_file show() handed out at once, and a plain file ended. This
+        // saves the pread that would only return 0.
+        if (n == 0 || static_cast<size_t>(n) < sizeof buf - (len - static_cast<size_t>(n)))
+            break;
+    }
+    if (fake) {
+        // An unlinked plain file keeps reading its old content, where a
+        // removed kernel cgroup file answers ENODEV.
+        struct stat st;
+        if (::fstat(fd, &st) != 0 || st.st_nlink == 0)
+            return false;
+    }
+    out.assign(buf, len);
+    return true;
+}
+
+bool CounterFile::openAndRead(const std::string& path, std::string& out, bool fake) const
+{
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    // Kept fds must not starve clients and consoles: past half the fd limit
+    // the counter is read by path each time instead.
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        static_cast<rlim_t>(fd) >= rl.rlim_cur / 2) {
+        ::close(fd);
+        return false;
+    }
+    int expected = -1;
+    if (!fd_.compare_exchange_strong(expected, fd, std::memory_order_acq_rel))
+        ::close(fd);  // another thread published its fd first
+    return readCached(out, fake);
 }
 
 void collectProcs(const std::string& dir, std::vector<pid_t>& out)
 {
     std::string procs = dir + "/cgroup.procs";
     std::string text;
-    try {
-        text = readFile(procs);
-    } catch (const Error&) {
-        // Gone (removed concurrently) or a fake tree without the file.
-        if (!exists(procs))
-            text.clear();
-        else
-            throw;
-    }
-    std::istringstream in(text);
-    long pid;
-    while (in >> pid) {
-        if (std::find(out.begin(), out.end(), pid) == out.end())
+    // Gone (removed concurrently: ENOENT, or ENODEV once open) or a fake
+    // tree without the file. Not an exception: every destroy gets here.
+    int err = tryReadFile(procs, text);
+    if (err && !isGone(err))
+        throw Error::system(err, "Unable to read from '" + procs + "'", VIR_FROM_CGROUP);
+    if (err)
+        text.clear();
+    for (const auto& w : splitWords(text)) {
+        uint64_t pid;
+        if (!parseDecimal(w, pid) || pid == 0 || pid > INT32_MAX)
+            break;  // as a stream read stops at the first non-number
+        if (std::find(out.begin(), out.end(), static_cast<pid_t>(pid)) == out.end())
             out.push_back(static_cast<pid_t>(pid));
     }
     for (const auto& sub : subdirs(dir))
@@ -390,29 +496,168 @@ int signalAll(const std::vector<pid_t>& pids, int sig)
 
 }  // namespace detail
 
+namespace detail {
+
+namespace {
+
+// Layouts read from the mount table, per root, while the table is unchanged.
+struct LayoutCache {
+    std::mutex mu;
+    int fd = -1;      // /proc/self/mountinfo, kept open for poll(2)
+    ino_t mntns = 0;  // the mount namespace that fd shows
+    pid_t pid = 0;    // who opened it: a forked child must not share its poll state
+    std::map<std::string, LayoutPtr> byRoot;
+};
+
+LayoutCache& layoutCache()
+{
+    static LayoutCache* cache = new LayoutCache;  // never destroyed: used by any thread until exit
+    return *cache;
+}
+
+// Drops every cached layout if the mount table changed since the last call.
+// Returns false if the mount table cannot be read. Cache lock held.
+bool checkMountTable(LayoutCache& c)
+{
+    // An open mountinfo keeps showing the namespace it was opened in: a
+    // process that moved to another one (unshare, setns) starts afresh, as
+    // does a forked child (the "changed" flag lives in the open file, which
+    // it shares with its parent).
+    struct stat ns;
+    ino_t mntns = ::stat("/proc/self/ns/mnt", &ns) == 0 ? ns.st_ino : 0;
+    pid_t pid = ::getpid();
+    if (c.fd >= 0 && pid != c.pid)
+        c.fd = -1;  // the parent's; the child may have closed or reused the number (O_CLOEXEC anyway)
+    if (c.fd >= 0 && mntns != c.mntns) {
+        ::close(c.fd);
+        c.fd = -1;
+    }
+    if (c.fd < 0) {
+        c.fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+        c.mntns = mntns;
+        c.pid = pid;
+        c.byRoot.clear();
+        return c.fd >= 0;
+    }
+    // The kernel flags POLLPRI|POLLERR on an open mountinfo once a mount or
+    // unmount happened in our namespace since the last poll (and clears it).
+    struct pollfd p = {c.fd, POLLPRI, 0};
+    int n;
+    do {
+        n = ::poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n != 0)
+        c.byRoot.clear();
+    return true;
+}
+
+bool readMountTable(LayoutCache& c, std::string& text)
+{
+    char buf[8192];
+    off_t off = 0;
+    for (;;) {
+        ssize_t n = ::pread(c.fd, buf, sizeof buf, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return false;
+        if (n == 0)
+            return true;
+        text.append(buf, static_cast<size_t>(n));
+        off += n;
+    }
+}
+
+void readV2Controllers(Layout& l)
+{
+    if (!l.v2.empty() && exists(l.v2 + "/cgroup.controllers"))
+        l.v2Controllers = splitWords(readFile(l.v2 + "/cgroup.controllers"));
+}
+
+}  // namespace
+
+void finishLayout(Layout& l)
+{
+    l.v1Dirs.clear();
+    for (const auto& c : v1Controllers()) {
+        auto it = l.v1.find(c);
+        if (it != l.v1.end() && std::find(l.v1Dirs.begin(), l.v1Dirs.end(), it->second) == l.v1Dirs.end())
+            l.v1Dirs.push_back(it->second);
+    }
+
+    // On a hybrid host the v2 mount is used only for what v1 lacks: a
+    // controller that has no v1 mount but is in the v2 root's
+    // cgroup.controllers, or freezing / device control (part of cgroup2's
+    // core) when v1 has no freezer / devices hierarchy.
+    l.v2Serves.clear();
+    l.twin.reset();
+    if (l.v1.empty() || l.v2.empty())
+        return;
+    const auto& v2 = l.v2Controllers;
+    auto inV2 = [&](const char* c) { return std::find(v2.begin(), v2.end(), c) != v2.end(); };
+    static const std::pair<const char*, const char*> names[] = {
+        {"memory", "memory"}, {"cpu", "cpu"}, {"cpuacct", "cpu"}, {"cpuset", "cpuset"}, {"blkio", "io"}};
+    for (const auto& [v1name, v2name] : names)
+        if (!l.v1.count(v1name) && inV2(v2name))
+            l.v2Serves.insert(v1name);
+    for (const char* core : {"freezer", "devices"})
+        if (!l.v1.count(core))
+            l.v2Serves.insert(core);
+    if (!l.v2Serves.empty()) {
+        auto t = std::make_shared<Layout>(l);
+        t->v1.clear();
+        t->v1Dirs.clear();
+        t->v2Serves.clear();
+        l.twin = std::move(t);
+    }
+}
+
+LayoutPtr detectLayout(const std::string& root)
+{
+    LayoutCache& c = layoutCache();
+    {
+        std::lock_guard<std::mutex> lk(c.mu);
+        std::string mountinfo;
+        if (checkMountTable(c)) {
+            auto it = c.byRoot.find(root);
+            if (it != c.byRoot.end())
+                return it->second;
+        }
+        if (c.fd >= 0 && readMountTable(c, mountinfo)) {
+            Layout l = layoutFromMountinfo(mountinfo, root);
+            if (!l.v1.empty() || !l.v2.empty()) {
+                l.root = root;
+                readV2Controllers(l);
+                finishLayout(l);
+                auto p = std::make_shared<const Layout>(std::move(l));
+                c.byRoot.emplace(root, p);
+                return p;
+            }
+        }
+    }
+    // Not a mount (a fake tree in tests): its shape is read every time, as
+    // a test may reshape it between calls.
+    Layout l = layoutFromDirectories(root);
+    l.root = root;
+    readV2Controllers(l);
+    finishLayout(l);
+    return std::make_shared<const Layout>(std::move(l));
+}
+
+}  // namespace detail
+
 std::unique_ptr<Manager> Manager::detect(const std::string& rootIn)
 {
     using namespace detail;
     std::string root = rootIn.size() > 1 && rootIn.back() == '/' ? rootIn.substr(0, rootIn.size() - 1)
                                                                  : rootIn;
-    Layout l;
-    if (exists("/proc/self/mountinfo"))
-        l = layoutFromMountinfo(readFile("/proc/self/mountinfo"), root);
-    if (l.v1.empty() && l.v2.empty())
-        l = layoutFromDirectories(root);
-    l.root = root;
-    if (!l.v2.empty() && exists(l.v2 + "/cgroup.controllers")) {
-        std::istringstream in(readFile(l.v2 + "/cgroup.controllers"));
-        std::string c;
-        while (in >> c)
-            l.v2Controllers.push_back(c);
-    }
+    LayoutPtr l = detectLayout(root);
     // Hybrid hosts (v1 controllers plus a near-empty cgroup2 at ROOT/unified)
     // are driven through v1; the v2 mount is left alone.
-    if (!l.v1.empty())
-        return makeV1Manager(l);
-    if (!l.v2.empty())
-        return makeV2Manager(l);
+    if (!l->v1.empty())
+        return makeV1Manager(std::move(l));
+    if (!l->v2.empty())
+        return makeV2Manager(std::move(l));
     throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_CGROUP,
                       "no cgroup hierarchy found under '" + root + "'");
 }

@@ -76,7 +76,7 @@ public:
     // freezer
     virtual void freeze() = 0;   // returns once the cgroup reports frozen (throws on timeout)
     virtual void thaw() = 0;
-    virtual bool isFrozen() const = 0;
+    virtual bool isFrozen() const = 0;  // false once the cgroup is gone (not an error)
 
     // Signal every process; returns how many were signalled.
     virtual int killAll(int sig) = 0;

@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <chrono>
 #include <set>
-#include <sstream>
 #include <thread>
 
 namespace lxvirt::cgroup::detail {
@@ -67,15 +66,9 @@ std::string trimmed(const std::string& s)
 
 class V1Cgroup : public Cgroup {
 public:
-    V1Cgroup(const Layout& layout, std::string rel, std::unique_ptr<Cgroup> v2, std::set<std::string> v2Serves)
-        : layout_(layout), path_(std::move(rel)), v2_(std::move(v2)), v2Serves_(std::move(v2Serves))
+    V1Cgroup(LayoutPtr layout, std::string rel, std::unique_ptr<Cgroup> v2)
+        : layout_(std::move(layout)), path_(std::move(rel)), v2_(std::move(v2))
     {
-        for (const auto& [ctrl, hier] : layout_.v1) {
-            std::string dir = hier + path_;
-            dirs_[ctrl] = dir;
-            if (std::find(unique_.begin(), unique_.end(), dir) == unique_.end())
-                unique_.push_back(dir);
-        }
     }
 
     const std::string& path() const override { return path_; }
@@ -83,8 +76,8 @@ public:
 
     void addProcess(pid_t pid) override
     {
-        for (const auto& dir : unique_)
-            put(layout_, dir + "/cgroup.procs", std::to_string(pid));
+        for (const auto& hier : layout_->v1Dirs)
+            put(*layout_, hier + path_ + "/cgroup.procs", std::to_string(pid));
         if (v2_)
             v2_->addProcess(pid);
     }
@@ -92,8 +85,8 @@ public:
     std::vector<pid_t> processes() const override
     {
         std::vector<pid_t> out;
-        for (const auto& dir : unique_)
-            collectProcs(dir, out);
+        for (const auto& hier : layout_->v1Dirs)
+            collectProcs(hier + path_, out);
         if (v2_)
             for (pid_t p : v2_->processes())
                 if (std::find(out.begin(), out.end(), p) == out.end())
@@ -136,7 +129,7 @@ public:
                               "cannot set swap_hard_limit: '" + memsw +
                                   "' is missing (swap accounting is disabled on this host)");
         }
-        put(layout_, memsw, value);
+        put(*layout_, memsw, value);
     }
     uint64_t memoryHardLimit() const override
     {
@@ -149,7 +142,9 @@ public:
     {
         if (auto* v = via("memory"))
             return v->memoryUsage();
-        return readU64(file("memory", "memory.usage_in_bytes")) / 1024;
+        auto path = [this] { return file("memory", "memory.usage_in_bytes"); };
+        std::string text = memUsage_.read(path, layout_->fake);
+        return parseU64Text(path(), text) / 1024;
     }
     uint64_t oomKillCount() const override
     {
@@ -188,7 +183,9 @@ public:
     {
         if (auto* v = via("cpuacct"))
             return v->cpuUsageNs();
-        return readU64(file("cpuacct", "cpuacct.usage"));
+        auto path = [this] { return file("cpuacct", "cpuacct.usage"); };
+        std::string text = cpuUsage_.read(path, layout_->fake);
+        return parseU64Text(path(), text);
     }
     std::pair<uint64_t, uint64_t> cpuUserSystemNs() const override
     {
@@ -266,7 +263,7 @@ public:
         for (int i = 0;; ++i) {
             // Rewriting FROZEN restarts a freeze the kernel gave up on
             // (a task that could not be frozen in time).
-            put(layout_, state, "FROZEN");
+            put(*layout_, state, "FROZEN");
             now = trimmed(readFile(state));
             if (now == "FROZEN")
                 return;
@@ -275,7 +272,7 @@ public:
             std::this_thread::sleep_for(std::chrono::milliseconds(i < 10 ? 1 : 10));
         }
         try {
-            put(layout_, state, "THAWED");
+            put(*layout_, state, "THAWED");
         } catch (const Error&) {
         }
         throw Error::make(VIR_ERR_OPERATION_TIMEOUT, VIR_FROM_CGROUP,
@@ -292,7 +289,14 @@ public:
     {
         if (auto* v = via("freezer"))
             return v->isFrozen();
-        return trimmed(readFile(file("freezer", "freezer.state"))) == "FROZEN";
+        std::string text;
+        std::string state = file("freezer", "freezer.state");
+        if (int err = tryReadFile(state, text)) {
+            if (isGone(err))
+                return false;
+            throw Error::system(err, "Unable to read from '" + state + "'", VIR_FROM_CGROUP);
+        }
+        return trimmed(text) == "FROZEN";
     }
 
     int killAll(int sig) override { return signalAll(processes(), sig); }
@@ -302,13 +306,12 @@ public:
         if (auto* v = via("cpuacct"))
             return v->perCpuUsageNs();
         std::string f = file("cpuacct", "cpuacct.usage_percpu");
-        std::istringstream in(readFile(f));
         std::vector<uint64_t> out;
-        std::string w;
-        while (in >> w) {
-            if (w.find_first_not_of("0123456789") != std::string::npos)
+        for (const auto& w : splitWords(readFile(f))) {
+            uint64_t n;
+            if (!parseDecimal(w, n))
                 throwParse(f, w);
-            out.push_back(std::strtoull(w.c_str(), nullptr, 10));
+            out.push_back(n);
         }
         return out;
     }
@@ -334,17 +337,14 @@ public:
             std::string f = file("blkio", base + "_recursive");
             if (!exists(f))
                 f = file("blkio", base);
-            std::istringstream in(readFile(f));
-            std::string dev, op;
-            uint64_t n;
-            std::string line;
-            while (std::getline(in, line)) {
-                std::istringstream ls(line);
-                if (!(ls >> dev >> op >> n) || (!majmin.empty() && dev != majmin))
+            for (const auto& line : splitOn(readFile(f), '\n')) {
+                auto w = splitWords(line);
+                uint64_t n;
+                if (w.size() < 3 || !parseDecimal(w[2], n) || (!majmin.empty() && w[0] != majmin))
                     continue;
-                if (op == "Read")
+                if (w[1] == "Read")
                     rd += n;
-                else if (op == "Write")
+                else if (w[1] == "Write")
                     wr += n;
             }
         };
@@ -357,9 +357,9 @@ public:
     void remove() override
     {
         std::optional<Error> first;
-        for (const auto& dir : unique_) {
+        for (const auto& hier : layout_->v1Dirs) {
             try {
-                removeTree(dir, layout_.fake);
+                removeTree(hier + path_, layout_->fake);
             } catch (const Error& e) {
                 if (!first)
                     first = e;
@@ -381,19 +381,19 @@ private:
     // The v2 twin serves a controller that has no v1 mount (see create()).
     Cgroup* via(const std::string& ctrl) const
     {
-        return v2_ && v2Serves_.count(ctrl) ? v2_.get() : nullptr;
+        return v2_ && layout_->v2Serves.count(ctrl) ? v2_.get() : nullptr;
     }
     std::string file(const std::string& ctrl, const std::string& name) const
     {
-        auto it = dirs_.find(ctrl);
-        if (it == dirs_.end())
+        auto it = layout_->v1.find(ctrl);
+        if (it == layout_->v1.end())
             throw Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_CGROUP,
                               "Unable to find '" + ctrl + "' cgroups controller mount");
-        return it->second + "/" + name;
+        return it->second + path_ + "/" + name;
     }
     void write(const std::string& ctrl, const std::string& name, const std::string& value)
     {
-        put(layout_, file(ctrl, name), value);
+        put(*layout_, file(ctrl, name), value);
     }
     // BFQ names its weights blkio.bfq.*; CFQ (gone since 5.0) used blkio.*.
     std::string weightFile(bool perDevice) const
@@ -409,17 +409,17 @@ private:
         return "blkio." + suffix;
     }
 
-    Layout layout_;
+    // A running domain's cgroup lives as long as the domain: it keeps only
+    // its path, the shared layout and the two counter fds getInfo reads.
+    LayoutPtr layout_;
     std::string path_;
-    std::map<std::string, std::string> dirs_;
-    std::vector<std::string> unique_;
-    std::unique_ptr<Cgroup> v2_;
-    std::set<std::string> v2Serves_;  // v1 controller names
+    std::unique_ptr<Cgroup> v2_;  // twin on a hybrid host, see Layout::v2Serves
+    CounterFile cpuUsage_, memUsage_;
 };
 
 class V1Manager : public Manager {
 public:
-    explicit V1Manager(Layout layout) : layout_(std::move(layout)) {}
+    explicit V1Manager(LayoutPtr layout) : layout_(std::move(layout)) {}
 
     bool isV2() const override { return false; }
 
@@ -449,16 +449,9 @@ public:
                     }
                 }
             }
-        } undo{{}, layout_.fake};
+        } undo{{}, layout_->fake};
 
-        std::vector<std::string> hierarchies;
-        for (const auto& c : v1Controllers()) {
-            auto it = layout_.v1.find(c);
-            if (it != layout_.v1.end() &&
-                std::find(hierarchies.begin(), hierarchies.end(), it->second) == hierarchies.end())
-                hierarchies.push_back(it->second);
-        }
-        for (const auto& hier : hierarchies) {
+        for (const auto& hier : layout_->v1Dirs) {
             bool cpuset = isCpusetHierarchy(hier);
             for (const auto& dir : mkdirs(hier, part))
                 undo.dirs.push_back(dir);
@@ -466,9 +459,7 @@ public:
                 // Also a partition someone else made (or is making right
                 // now) must have cpus/mems before tasks can join below it.
                 std::string dir = hier;
-                std::istringstream comps(part);
-                std::string comp;
-                while (std::getline(comps, comp, '/'))
+                for (const auto& comp : splitOn(part, '/'))
                     if (!comp.empty())
                         copyCpuset(dir += "/" + comp);
             }
@@ -484,61 +475,31 @@ public:
                 copyCpuset(dir);
         }
         std::unique_ptr<Cgroup> twin;
-        auto serves = v2Serves();
-        if (!serves.empty())
-            twin = makeV2Manager(twinLayout())->create(partition, name);
+        if (layout_->twin)
+            twin = makeV2Manager(layout_->twin)->create(partition, name);
         undo.done = true;
-        return std::make_unique<V1Cgroup>(layout_, rel, std::move(twin), serves);
+        return std::make_unique<V1Cgroup>(layout_, rel, std::move(twin));
     }
 
     std::unique_ptr<Cgroup> open(const std::string& path) override
     {
         std::string rel = normalisePath(path);
-        for (const auto& [ctrl, hier] : layout_.v1) {
+        for (const auto& hier : layout_->v1Dirs) {
             if (!isDir(hier + rel))
                 throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_CGROUP,
                                   "cgroup '" + hier + rel + "' does not exist");
         }
         std::unique_ptr<Cgroup> twin;
-        auto serves = v2Serves();
-        if (!serves.empty())
-            twin = makeV2Manager(twinLayout())->open(path);
-        return std::make_unique<V1Cgroup>(layout_, rel, std::move(twin), serves);
+        if (layout_->twin)
+            twin = makeV2Manager(layout_->twin)->open(path);
+        return std::make_unique<V1Cgroup>(layout_, rel, std::move(twin));
     }
 
 private:
-    // On a hybrid host the v2 mount is used only for what v1 lacks: a
-    // controller that has no v1 mount but is in the v2 root's
-    // cgroup.controllers, or freezing / device control (part of cgroup2's
-    // core) when v1 has no freezer / devices hierarchy.
-    std::set<std::string> v2Serves() const
-    {
-        std::set<std::string> out;
-        if (layout_.v2.empty())
-            return out;
-        const auto& v2 = layout_.v2Controllers;
-        auto inV2 = [&](const char* c) { return std::find(v2.begin(), v2.end(), c) != v2.end(); };
-        static const std::pair<const char*, const char*> names[] = {
-            {"memory", "memory"}, {"cpu", "cpu"}, {"cpuacct", "cpu"}, {"cpuset", "cpuset"}, {"blkio", "io"}};
-        for (const auto& [v1name, v2name] : names)
-            if (!layout_.v1.count(v1name) && inV2(v2name))
-                out.insert(v1name);
-        for (const char* core : {"freezer", "devices"})
-            if (!layout_.v1.count(core))
-                out.insert(core);
-        return out;
-    }
-    Layout twinLayout() const
-    {
-        Layout t = layout_;
-        t.v1.clear();
-        return t;
-    }
-
     bool isCpusetHierarchy(const std::string& hier) const
     {
-        auto it = layout_.v1.find("cpuset");
-        return it != layout_.v1.end() && it->second == hier;
+        auto it = layout_->v1.find("cpuset");
+        return it != layout_->v1.end() && it->second == hier;
     }
     // A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks
     // until they are set; an empty one starts from the parent's.
@@ -552,18 +513,18 @@ private:
                 continue;
             std::string v = trimmed(readFile(from));
             if (!v.empty())
-                put(layout_, dir + "/" + f, v);
+                put(*layout_, dir + "/" + f, v);
         }
     }
 
-    Layout layout_;
+    LayoutPtr layout_;
 };
 
 }  // namespace
 
-std::unique_ptr<Manager> makeV1Manager(const Layout& layout)
+std::unique_ptr<Manager> makeV1Manager(LayoutPtr layout)
 {
-    return std::make_unique<V1Manager>(layout);
+    return std::make_unique<V1Manager>(std::move(layout));
 }
 
 }  // namespace lxvirt::cgroup::detail

@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <sstream>
 #include <thread>
 
 namespace lxvirt::cgroup::detail {
@@ -38,11 +37,10 @@ bool unlimited(uint64_t kib) { return kib == 0 || kib >= kUnlimitedKiB; }
 
 std::vector<std::string> words(const std::string& s)
 {
-    std::istringstream in(s);
-    std::vector<std::string> out;
-    std::string w;
-    while (in >> w)
-        out.push_back(w[0] == '+' ? w.substr(1) : w);
+    std::vector<std::string> out = splitWords(s);
+    for (auto& w : out)
+        if (w[0] == '+')
+            w.erase(0, 1);
     return out;
 }
 
@@ -59,8 +57,8 @@ void checkMajMin(const std::string& majmin)
 
 class V2Cgroup : public Cgroup {
 public:
-    V2Cgroup(const Layout& layout, std::string rel)
-        : layout_(layout), path_(std::move(rel)), dir_(layout_.v2 + path_)
+    V2Cgroup(LayoutPtr layout, std::string rel)
+        : layout_(std::move(layout)), path_(std::move(rel)), dir_(layout_->v2 + path_)
     {
     }
 
@@ -89,7 +87,7 @@ public:
                                   "' is missing (swap accounting is disabled on this host)");
         }
         if (unlimited(kib)) {
-            put(layout_, swap, "max");
+            put(*layout_, swap, "max");
             return;
         }
         uint64_t hard = memoryHardLimit();
@@ -100,7 +98,7 @@ public:
                                   " KiB)");
         // Without a memory limit, memory+swap <= kib is best approximated by
         // allowing at most kib of swap.
-        put(layout_, swap, std::to_string((kib - hard) * 1024));
+        put(*layout_, swap, std::to_string((kib - hard) * 1024));
     }
     uint64_t memoryHardLimit() const override
     {
@@ -110,7 +108,12 @@ public:
             return 0;
         return readU64(f) / 1024;
     }
-    uint64_t memoryUsage() const override { return readU64(file("memory.current")) / 1024; }
+    uint64_t memoryUsage() const override
+    {
+        auto path = [this] { return file("memory.current"); };
+        std::string text = memCurrent_.read(path, layout_->fake);
+        return parseU64Text(path(), text) / 1024;
+    }
     uint64_t oomKillCount() const override { return readKeyed(file("memory.events"), "oom_kill"); }
 
     void setCpuShares(uint64_t shares) override
@@ -138,9 +141,14 @@ public:
             }
         }
         std::string quota = quota_us < 0 ? "max" : std::to_string(quota_us);
-        put(layout_, f, quota + " " + std::to_string(period_us));
+        put(*layout_, f, quota + " " + std::to_string(period_us));
     }
-    uint64_t cpuUsageNs() const override { return readKeyed(file("cpu.stat"), "usage_usec") * 1000; }
+    uint64_t cpuUsageNs() const override
+    {
+        auto path = [this] { return file("cpu.stat"); };
+        std::string text = cpuStat_.read(path, layout_->fake);
+        return keyedValue(path(), text, "usage_usec") * 1000;
+    }
     std::pair<uint64_t, uint64_t> cpuUserSystemNs() const override
     {
         std::string f = file("cpu.stat");
@@ -210,7 +218,17 @@ public:
                               "' does not report frozen)");
     }
     void thaw() override { write("cgroup.freeze", "0"); }
-    bool isFrozen() const override { return readKeyed(file("cgroup.events"), "frozen") == 1; }
+    bool isFrozen() const override
+    {
+        std::string text;
+        std::string events = file("cgroup.events");
+        if (int err = tryReadFile(events, text)) {
+            if (isGone(err))
+                return false;
+            throw Error::system(err, "Unable to read from '" + events + "'", VIR_FROM_CGROUP);
+        }
+        return keyedValue(events, text, "frozen") == 1;
+    }
 
     int killAll(int sig) override
     {
@@ -223,7 +241,7 @@ public:
         return signalAll(pids, sig);
     }
 
-    void remove() override { removeTree(dir_, layout_.fake); }
+    void remove() override { removeTree(dir_, layout_->fake); }
 
     uint64_t memorySwapUsage() const override
     {
@@ -236,14 +254,12 @@ public:
             checkMajMin(majmin);
         // "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N"
         BlkioStats st;
-        std::istringstream in(readFile(file("io.stat")));
-        std::string line;
-        while (std::getline(in, line)) {
-            std::istringstream ls(line);
-            std::string dev, kv;
-            if (!(ls >> dev) || (!majmin.empty() && dev != majmin))
+        for (const auto& line : splitOn(readFile(file("io.stat")), '\n')) {
+            auto w = splitWords(line);
+            if (w.empty() || (!majmin.empty() && w[0] != majmin))
                 continue;
-            while (ls >> kv) {
+            for (size_t i = 1; i < w.size(); ++i) {
+                const std::string& kv = w[i];
                 auto eq = kv.find('=');
                 if (eq == std::string::npos)
                     continue;
@@ -266,7 +282,7 @@ private:
     std::string file(const std::string& name) const { return dir_ + "/" + name; }
     void write(const std::string& name, const std::string& value)
     {
-        put(layout_, file(name), value);
+        put(*layout_, file(name), value);
     }
     void writeOptional(const std::string& name, const std::string& value, const std::string& what)
     {
@@ -277,14 +293,15 @@ private:
         write(name, value);
     }
 
-    Layout layout_;
+    LayoutPtr layout_;
     std::string path_;
     std::string dir_;
+    CounterFile cpuStat_, memCurrent_;  // what getInfo reads
 };
 
 class V2Manager : public Manager {
 public:
-    explicit V2Manager(Layout layout) : layout_(std::move(layout)) {}
+    explicit V2Manager(LayoutPtr layout) : layout_(std::move(layout)) {}
 
     bool isV2() const override { return true; }
 
@@ -311,14 +328,12 @@ public:
                     }
                 }
             }
-        } undo{{}, layout_.fake};
+        } undo{{}, layout_->fake};
 
         // Each level above the domain cgroup hands the controllers down.
-        std::string cur = layout_.v2;
+        std::string cur = layout_->v2;
         enableControllers(cur);
-        std::istringstream comps(part);
-        std::string comp;
-        while (std::getline(comps, comp, '/')) {
+        for (const auto& comp : splitOn(part, '/')) {
             if (comp.empty())
                 continue;
             cur += "/" + comp;
@@ -342,9 +357,9 @@ public:
     std::unique_ptr<Cgroup> open(const std::string& path) override
     {
         std::string rel = normalisePath(path);
-        if (!isDir(layout_.v2 + rel))
+        if (!isDir(layout_->v2 + rel))
             throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_CGROUP,
-                              "cgroup '" + layout_.v2 + rel + "' does not exist");
+                              "cgroup '" + layout_->v2 + rel + "' does not exist");
         return std::make_unique<V2Cgroup>(layout_, rel);
     }
 
@@ -353,7 +368,7 @@ private:
     {
         // What the parent handed down (the root's list for a fake tree
         // level that has no cgroup.controllers of its own).
-        std::vector<std::string> avail = layout_.v2Controllers;
+        std::vector<std::string> avail = layout_->v2Controllers;
         if (exists(dir + "/cgroup.controllers"))
             avail = words(readFile(dir + "/cgroup.controllers"));
         std::vector<std::string> have;
@@ -372,28 +387,28 @@ private:
         for (const auto& c : missing)
             all += (all.empty() ? "+" : " +") + c;
         try {
-            put(layout_, subtree, all);
+            put(*layout_, subtree, all);
         } catch (const Error&) {
             // The write is all-or-nothing; enable what can be enabled (cpu
             // is refused while realtime tasks sit in the parent, for one).
             // A setter for a controller left out then fails naming its file.
             for (const auto& c : missing) {
                 try {
-                    put(layout_, subtree, "+" + c);
+                    put(*layout_, subtree, "+" + c);
                 } catch (const Error&) {
                 }
             }
         }
     }
 
-    Layout layout_;
+    LayoutPtr layout_;
 };
 
 }  // namespace
 
-std::unique_ptr<Manager> makeV2Manager(const Layout& layout)
+std::unique_ptr<Manager> makeV2Manager(LayoutPtr layout)
 {
-    return std::make_unique<V2Manager>(layout);
+    return std::make_unique<V2Manager>(std::move(layout));
 }
 
 }  // namespace lxvirt::cgroup::detail

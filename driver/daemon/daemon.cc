@@ -334,7 +334,8 @@ int runDaemon(int argc, char** argv, const DriverFactory& factory)
     }
 
     std::signal(SIGPIPE, SIG_IGN);
-    // One fd per client and per console: take all the descriptors we may.
+    // One fd per client and per console, two per running domain (its cgroup
+    // usage counters, kept open for getInfo): take all the descriptors we may.
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;

@@ -8,18 +8,23 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -219,6 +224,14 @@ cg::detail::Layout hostLayout(const std::string& root)
     return cg::detail::layoutFromMountinfo(cg::detail::readFile("/proc/self/mountinfo"), root);
 }
 
+size_t openFds()
+{
+    size_t n = 0;
+    for (auto it = fs::directory_iterator("/proc/self/fd"); it != fs::directory_iterator(); ++it)
+        ++n;
+    return n;
+}
+
 void requireRoot()
 {
     if (::geteuid() != 0)
@@ -318,6 +331,8 @@ class CgroupDetectTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(fakeTreeWithRootCgroupControllersIsV2);
     CPPUNIT_TEST(emptyTreeIsAnErrorNamingTheRoot);
     CPPUNIT_TEST(thisHostIsDetectedFromItsMountTable);
+    CPPUNIT_TEST(hostLayoutIsSharedUntilTheMountTableChanges);
+    CPPUNIT_TEST(fakeTreeIsProbedAfreshEveryTime);
     CPPUNIT_TEST(domainNamesBecomeSafeSingleComponents);
     CPPUNIT_TEST_SUITE_END();
 
@@ -423,6 +438,58 @@ public:
         // v1 wins whenever a v1 controller is mounted (hybrid hosts).
         CPPUNIT_ASSERT_EQUAL(l.v1.empty(), m->isV2());
     }
+    void hostLayoutIsSharedUntilTheMountTableChanges()
+    {
+        requireRoot();
+        auto l = hostLayout("/sys/fs/cgroup");
+        if (l.v1.empty() && l.v2.empty())
+            throw Skip("no cgroup file system mounted at /sys/fs/cgroup");
+        cg::detail::detectLayout("/sys/fs/cgroup");  // the parent's cache must not leak into the child
+        TempDir mnt;
+        // In a private mount namespace of a child, so the host's mount table
+        // (and every other process) is left alone.
+        Child child([&] {
+            if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+                return 10;
+            auto a = cg::detail::detectLayout("/sys/fs/cgroup");
+            auto b = cg::detail::detectLayout("/sys/fs/cgroup/");  // same root, other spelling
+            if (a != cg::detail::detectLayout("/sys/fs/cgroup"))
+                return 11;
+            if (b == nullptr || cg::Manager::detect()->isV2() != a->v1.empty())
+                return 12;
+            if (::mount("perf3", mnt.path().c_str(), "tmpfs", 0, nullptr) != 0)
+                return 13;
+            auto c = cg::detail::detectLayout("/sys/fs/cgroup");
+            ::umount(mnt.path().c_str());
+            if (c == a)
+                return 14;  // a mount happened: the table is read again
+            if (c->v1 != a->v1 || c->v2 != a->v2 || c->v1Dirs != a->v1Dirs)
+                return 15;
+            return 0;
+        });
+        child.go();
+        int st = child.wait();
+        CPPUNIT_ASSERT(WIFEXITED(st));
+        CPPUNIT_ASSERT_EQUAL(0, WEXITSTATUS(st));
+    }
+    void fakeTreeIsProbedAfreshEveryTime()
+    {
+        TempDir t;
+        for (const char* d : {"cpu", "cpuacct", "cpuset", "devices", "blkio"})
+            fs::create_directories(t.path() + "/" + d);
+        put(t.path() + "/unified/cgroup.controllers", "memory pids\n");
+        auto before = cg::detail::detectLayout(t.path());
+        CPPUNIT_ASSERT(before->fake);
+        CPPUNIT_ASSERT_EQUAL(size_t(5), before->v1Dirs.size());
+        CPPUNIT_ASSERT(before->v2Serves == std::set<std::string>({"memory", "freezer"}));
+        CPPUNIT_ASSERT(before->twin && before->twin->v1.empty() && before->twin->v2 == before->v2);
+        fs::create_directories(t.path() + "/memory");
+        fs::create_directories(t.path() + "/freezer");
+        auto after = cg::detail::detectLayout(t.path());
+        CPPUNIT_ASSERT_EQUAL(size_t(7), after->v1Dirs.size());
+        CPPUNIT_ASSERT_EQUAL(t.path() + "/cpu", after->v1Dirs.front());  // v1Controllers() order
+        CPPUNIT_ASSERT(after->v2Serves.empty() && !after->twin);
+    }
     void domainNamesBecomeSafeSingleComponents()
     {
         CPPUNIT_ASSERT_EQUAL(std::string("web.lxc"), cg::cgroupNameFor("web"));
@@ -449,6 +516,9 @@ class CgroupV1FakeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(raisingTheHardLimitAboveMemswRaisesMemswFirst);
     CPPUNIT_TEST(swapLimitWithoutSwapAccountingNamesTheMissingFile);
     CPPUNIT_TEST(memoryReadersParseWhatTheKernelReports);
+    CPPUNIT_TEST(usageCountersFollowTheFileAndFallBackOnceItIsGone);
+    CPPUNIT_TEST(counterFileHoldsOneFdSharedByConcurrentReaders);
+    CPPUNIT_TEST(counterFileKeepsNoFdPastHalfTheFdLimit);
     CPPUNIT_TEST(cpuSettersWriteSharesPeriodAndQuota);
     CPPUNIT_TEST(cpuUsageIsReadFromCpuacctWithTicksTurnedIntoNanoseconds);
     CPPUNIT_TEST(cpusetSettersWriteTheLists);
@@ -583,6 +653,80 @@ public:
         put(at("memory", "memory.usage_in_bytes"), "garbage\n");
         CPPUNIT_ASSERT(contains(errorOf([&] { c_->memoryUsage(); }), "memory.usage_in_bytes"));
     }
+    void usageCountersFollowTheFileAndFallBackOnceItIsGone()
+    {
+        put(at("cpuacct", "cpuacct.usage"), "1000\n");
+        put(at("memory", "memory.usage_in_bytes"), "4096\n");
+        size_t fds = openFds();
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1000), c_->cpuUsageNs());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(4), c_->memoryUsage());
+        CPPUNIT_ASSERT_EQUAL(fds + 2, openFds());  // one kept per counter
+        // Rewritten in place, as the kernel's counters change.
+        put(at("cpuacct", "cpuacct.usage"), "123456789012\n");
+        put(at("memory", "memory.usage_in_bytes"), "8192\n");
+        CPPUNIT_ASSERT_EQUAL(uint64_t(123456789012), c_->cpuUsageNs());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(8), c_->memoryUsage());
+        CPPUNIT_ASSERT_EQUAL(fds + 2, openFds());
+        // A new file at the path (the cgroup was re-created): read by path.
+        ::unlink(at("cpuacct", "cpuacct.usage").c_str());
+        put(at("cpuacct", "cpuacct.usage"), "7\n");
+        CPPUNIT_ASSERT_EQUAL(uint64_t(7), c_->cpuUsageNs());
+        c_->remove();
+        CPPUNIT_ASSERT(contains(errorOf([&] { c_->cpuUsageNs(); }), at("cpuacct", "cpuacct.usage")));
+        CPPUNIT_ASSERT(contains(errorOf([&] { c_->memoryUsage(); }), at("memory", "memory.usage_in_bytes")));
+        c_.reset();
+        CPPUNIT_ASSERT_EQUAL(fds, openFds());  // closed with the cgroup
+    }
+    void counterFileHoldsOneFdSharedByConcurrentReaders()
+    {
+        std::string f = t_->path() + "/counter";
+        put(f, "42\n");
+        size_t fds = openFds();
+        {
+            cg::detail::CounterFile cf;
+            CPPUNIT_ASSERT(!cf.isOpen());
+            std::atomic<int> bad{0};
+            std::vector<std::thread> ts;
+            for (int i = 0; i < 4; ++i)
+                ts.emplace_back([&] {
+                    for (int j = 0; j < 500; ++j)
+                        if (cf.read([&] { return f; }, true) != "42\n")
+                            ++bad;
+                });
+            for (auto& t : ts)
+                t.join();
+            CPPUNIT_ASSERT_EQUAL(0, bad.load());
+            CPPUNIT_ASSERT(cf.isOpen());
+            CPPUNIT_ASSERT_EQUAL(fds + 1, openFds());  // losers of the race closed theirs
+            // Longer than the cached read takes: read whole by path.
+            std::string big(3000, '1');
+            put(f, big);
+            CPPUNIT_ASSERT_EQUAL(big, cf.read([&] { return f; }, true));
+            ::unlink(f.c_str());
+            CPPUNIT_ASSERT(contains(errorOf([&] { cf.read([&] { return f; }, true); }), f));
+        }
+        CPPUNIT_ASSERT_EQUAL(fds, openFds());
+    }
+    void counterFileKeepsNoFdPastHalfTheFdLimit()
+    {
+        std::string f = t_->path() + "/counter";
+        put(f, "7\n");
+        Child child([&] {
+            // The next fd is at least half of the new limit.
+            struct rlimit rl = {openFds() + 2, openFds() + 2};
+            if (::setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                return 10;
+            cg::detail::CounterFile cf;
+            for (int i = 0; i < 3; ++i)
+                if (cf.read([&] { return f; }, true) != "7\n")
+                    return 11;
+            return cf.isOpen() ? 12 : 0;
+        });
+        child.go();
+        int st = child.wait();
+        CPPUNIT_ASSERT(WIFEXITED(st));
+        CPPUNIT_ASSERT_EQUAL(0, WEXITSTATUS(st));
+    }
     void cpuSettersWriteSharesPeriodAndQuota()
     {
         c_->setCpuShares(2048);
@@ -710,6 +854,10 @@ public:
             CPPUNIT_ASSERT(fs::is_directory(t_->path() + "/" + d + "/machine"));
         }
         c_->remove();  // already gone: fine
+        // What a destroy asks of a cgroup the controller already removed.
+        CPPUNIT_ASSERT(c_->processes().empty());
+        CPPUNIT_ASSERT(!c_->isFrozen());
+        CPPUNIT_ASSERT_EQUAL(0, c_->killAll(SIGKILL));
     }
 };
 CPPUNIT_TEST_SUITE_REGISTRATION(CgroupV1FakeTest);
@@ -726,6 +874,7 @@ class CgroupV2FakeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sharesAreConvertedToWeightAsLibvirtDoes);
     CPPUNIT_TEST(periodAndQuotaGoIntoCpuMax);
     CPPUNIT_TEST(cpuUsageComesFromCpuStatInMicroseconds);
+    CPPUNIT_TEST(usageCountersAreRereadThroughTheirFds);
     CPPUNIT_TEST(statisticsAreReadFromSwapCurrentAndIoStat);
     CPPUNIT_TEST(ioWeightAndIoMaxLinesAreWritten);
     CPPUNIT_TEST(ioWeightWithoutAnIoWeightFileNamesTheFile);
@@ -844,6 +993,24 @@ public:
         auto [u, s] = c_->cpuUserSystemNs();
         CPPUNIT_ASSERT_EQUAL(uint64_t(1000000), u);
         CPPUNIT_ASSERT_EQUAL(uint64_t(500000), s);
+    }
+    void usageCountersAreRereadThroughTheirFds()
+    {
+        put(at("cpu.stat"), "usage_usec 1\nuser_usec 1\nsystem_usec 0\n");
+        put(at("memory.current"), "1024\n");
+        size_t fds = openFds();
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1000), c_->cpuUsageNs());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1), c_->memoryUsage());
+        CPPUNIT_ASSERT_EQUAL(fds + 2, openFds());
+        put(at("cpu.stat"), "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n");
+        put(at("memory.current"), "3072\n");
+        CPPUNIT_ASSERT_EQUAL(uint64_t(2500000), c_->cpuUsageNs());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(3), c_->memoryUsage());
+        put(at("cpu.stat"), "user_usec 2000\n");
+        CPPUNIT_ASSERT(contains(errorOf([&] { c_->cpuUsageNs(); }), "usage_usec"));
+        c_->remove();
+        CPPUNIT_ASSERT(contains(errorOf([&] { c_->memoryUsage(); }), at("memory.current")));
+        CPPUNIT_ASSERT_EQUAL(fds + 2, openFds());
     }
     void statisticsAreReadFromSwapCurrentAndIoStat()
     {
@@ -972,6 +1139,8 @@ public:
         c_->remove();
         CPPUNIT_ASSERT(!fs::exists(at()));
         CPPUNIT_ASSERT(fs::is_directory(t_->path() + "/machine"));
+        CPPUNIT_ASSERT(c_->processes().empty());
+        CPPUNIT_ASSERT(!c_->isFrozen());
     }
 };
 CPPUNIT_TEST_SUITE_REGISTRATION(CgroupV2FakeTest);
@@ -984,6 +1153,7 @@ class CgroupV1RealTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(memoryLimitIsEnforcedByTheOomKiller);
     CPPUNIT_TEST(freezeStopsABusyChildAndThawResumesIt);
     CPPUNIT_TEST(killAllEndsEveryTaskAndRemoveLeavesNothing);
+    CPPUNIT_TEST(usageCountersTrackABusyChildAndFailOnceTheCgroupIsGone);
     CPPUNIT_TEST(settersAreAcceptedByTheRealKernel);
     CPPUNIT_TEST_SUITE_END();
 
@@ -1101,6 +1271,35 @@ public:
         c_->remove();
         CPPUNIT_ASSERT(part_->goneEverywhere());
         CPPUNIT_ASSERT(c_->processes().empty());
+    }
+    void usageCountersTrackABusyChildAndFailOnceTheCgroupIsGone()
+    {
+        need();
+        uint64_t cpu0 = c_->cpuUsageNs();
+        // Touches 8 MiB (charged to the cgroup it runs in by then), then spins.
+        Child busy([] {
+            char* p = static_cast<char*>(
+                ::mmap(nullptr, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+            for (size_t i = 0; p != MAP_FAILED && i < (8 << 20); i += 4096)
+                p[i] = 1;
+            return busyLoop();
+        });
+        c_->addProcess(busy.pid());
+        busy.go();
+        uint64_t cpu1 = cpu0, mem = 0;
+        for (int i = 0; i < 400 && (cpu1 < cpu0 + 20000000 || mem < 8 * 1024); ++i) {
+            sleepMs(5);
+            cpu1 = c_->cpuUsageNs();  // the same fds, read again
+            mem = c_->memoryUsage();
+        }
+        CPPUNIT_ASSERT_MESSAGE("cpuacct.usage did not grow by 20 ms of a busy loop", cpu1 >= cpu0 + 20000000);
+        CPPUNIT_ASSERT_MESSAGE("memory.usage_in_bytes shows " + std::to_string(mem) + " KiB", mem >= 8 * 1024);
+        c_->killAll(SIGKILL);
+        busy.wait();
+        c_->remove();
+        // The kept fds now answer ENODEV; the path is gone too.
+        CPPUNIT_ASSERT(contains(errorOf([&] { c_->cpuUsageNs(); }), "cpuacct.usage"));
+        CPPUNIT_ASSERT(contains(errorOf([&] { c_->memoryUsage(); }), "memory.usage_in_bytes"));
     }
     void settersAreAcceptedByTheRealKernel()
     {

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -1364,6 +1365,19 @@ public:
         CPPUNIT_ASSERT(ni.cpus >= 1);
         CPPUNIT_ASSERT(ni.memory_kib > 0);
         CPPUNIT_ASSERT(driver_->nodeFreeMemory() > 0);
+        // Parsed from /proc/meminfo and /proc/cpuinfo as the kernel words them.
+        std::ifstream meminfo("/proc/meminfo"), cpuinfo("/proc/cpuinfo");
+        std::string key, line;
+        uint64_t total = 0;
+        while (meminfo >> key && key != "MemTotal:")
+            meminfo.ignore(1 << 20, '\n');
+        meminfo >> total;
+        CPPUNIT_ASSERT_EQUAL(total, ni.memory_kib);
+        while (std::getline(cpuinfo, line))
+            if (line.rfind("cpu MHz", 0) == 0) {
+                CPPUNIT_ASSERT_EQUAL(int(std::strtod(line.c_str() + line.find(':') + 1, nullptr)), ni.mhz);
+                break;
+            }
         CPPUNIT_ASSERT_EQUAL(std::string("invalid argument: unsupported config type xen-xm"),
                              errorText([&] { driver_->domainXmlFromNative("xen-xm", "", 0); }));
     }
