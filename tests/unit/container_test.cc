@@ -1144,7 +1144,20 @@ public:
         });
         pid_t init = b->c->runState().init_pid;
         b.reset();
-        run("umount " + src + "; umount " + priv);
+        std::string um = w.tmp + "/pf-umount.log";
+        // (A destroyed container's last references may take a moment to go.)
+        int urc = 1;
+        for (int i = 0; i < 20 && urc != 0; ++i) {
+            if (i)
+                iterate(100);
+            urc = run("(! mountpoint -q " + src + " || umount " + src + ") >" + um + " 2>&1 && umount " + priv +
+                      " >>" + um + " 2>&1");
+        }
+        if (urc != 0) {
+            std::string why = readFile(um);
+            run("umount -l " + src + "; umount -l " + priv);
+            CPPUNIT_FAIL("cannot unmount the test's file systems: " + why);
+        }
         CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), answer);
         CPPUNIT_ASSERT_MESSAGE("a stale pre-cloned child was used", before.count(init) == 0);
         // The stale ones are replaced.
@@ -1211,7 +1224,8 @@ public:
         fprintf(stdout, "# %s\n", report.c_str());
         fflush(stdout);
         CPPUNIT_ASSERT(p50(total) > 0);
-        CPPUNIT_ASSERT(!steps["clone"].empty());
+        // "go" when the child a standby cloned ahead was used, else "clone".
+        CPPUNIT_ASSERT(!steps["clone"].empty() || !steps["go"].empty());
         CPPUNIT_ASSERT(pss > 0);
     }
 };
