@@ -26,12 +26,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <sstream>
 #include <unordered_map>
 
 extern char **environ;
@@ -74,13 +72,56 @@ std::string logPath(const Paths &paths, const std::string &name)
     return paths.log_dir + "/" + name + ".log";
 }
 
+// No iostreams in the daemon: the first stream a process uses maps ~450 KiB
+// of libstdc++ (locales, num_get) into its RSS.
+std::string readWhole(const std::string &path)
+{
+    std::string out;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        out.append(buf, size_t(n));
+    }
+    close(fd);
+    return out;
+}
+
+// Whitespace-separated words.
+std::vector<std::string> splitWords(const std::string &text)
+{
+    std::vector<std::string> out;
+    size_t i = 0;
+    while ((i = text.find_first_not_of(" \t\n", i)) != std::string::npos) {
+        size_t e = text.find_first_of(" \t\n", i);
+        out.push_back(text.substr(i, e == std::string::npos ? std::string::npos : e - i));
+        i = e;
+    }
+    return out;
+}
+
+long wordAsLong(const std::vector<std::string> &w, size_t i)
+{
+    return i < w.size() ? atol(w[i].c_str()) : 0;
+}
+
 std::string logTail(const std::string &path, size_t lines = 5)
 {
-    std::ifstream in(path);
     std::vector<std::string> all;
-    std::string l;
-    while (std::getline(in, l))
-        all.push_back(l);
+    std::string text = readWhole(path);
+    for (size_t pos = 0; pos < text.size();) {
+        size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos)
+            eol = text.size();
+        all.push_back(text.substr(pos, eol - pos));
+        pos = eol + 1;
+    }
     std::string out;
     size_t from = all.size() > lines ? all.size() - lines : 0;
     for (size_t i = from; i < all.size(); ++i)
@@ -228,10 +269,8 @@ struct Monitor {
     {
         if (m.rfind("exit ", 0) == 0) {
             exit_seen = true;
-            std::istringstream is(m.substr(5));
-            std::string reason;
-            is >> reason;
-            exit_reason = parseReason(reason);
+            std::vector<std::string> w = splitWords(m.substr(5));
+            exit_reason = parseReason(w.empty() ? std::string() : w[0]);
         }
     }
 
@@ -983,10 +1022,10 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
                              (err ? std::string(": ") + std::strerror(err) : "");
         startError(def.name, paths, detail);
     }
-    std::istringstream is(msg);
-    std::string word, cgpath;
-    long initpid = 0;
-    is >> word >> initpid >> cgpath;
+    std::vector<std::string> words = splitWords(msg);
+    std::string word = words.empty() ? std::string() : words[0];
+    long initpid = wordAsLong(words, 1);
+    std::string cgpath = words.size() > 2 ? words[2] : std::string();
     if (word != "started" || initpid <= 0) {
         kill(pid, SIGKILL);
         reap();
@@ -994,7 +1033,8 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
     }
     StartTimings st;
     st.steps.emplace_back("prepare", long(t_spawn - t_start));
-    while (is >> word) {
+    for (size_t wi = 3; wi < words.size(); ++wi) {
+        word = words[wi];
         size_t eq = word.find('=');
         if (eq == std::string::npos)
             continue;
@@ -1054,10 +1094,9 @@ std::unique_ptr<Container> Container::reconnect(const DomainDef &def, const RunS
     if (recvMessage(fd.get(), hello, nullptr, 5000) != 1)
         throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LXC,
                           "no greeting from the controller of '" + def.name + "'");
-    std::istringstream is(hello);
-    std::string word, cgpath;
-    long ctrl = 0, init = 0;
-    is >> word >> ctrl >> init >> cgpath;
+    std::vector<std::string> hw = splitWords(hello);
+    std::string word = hw.empty() ? std::string() : hw[0], cgpath = hw.size() > 3 ? hw[3] : std::string();
+    long ctrl = wordAsLong(hw, 1), init = wordAsLong(hw, 2);
     if (word != "hello" || ctrl <= 0 || init <= 0)
         throw Error::make(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LXC, "bad greeting '" + hello + "'");
     if (state.controller_pid && state.controller_pid != ctrl)
@@ -1100,8 +1139,7 @@ void Container::cleanupStale(const DomainDef &def, const RunState &state, const 
 {
     if (state.controller_pid > 0) {
         // Only a process that really is this domain's controller is killed.
-        std::ifstream in("/proc/" + std::to_string(state.controller_pid) + "/cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string cmd = readWhole("/proc/" + std::to_string(state.controller_pid) + "/cmdline");
         for (char &ch : cmd)
             if (ch == '\0')
                 ch = ' ';
