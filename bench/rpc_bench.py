@@ -390,22 +390,10 @@ def bench_daemon(d, a, tmp, rootfs, ready_dir, ready):
     R["many_ready_s"] = now() - t
     time.sleep(0.5)
     R["running"] = conn.numOfDomains()
-    # virsh list alternated with virsh uri, so both see the same machine
-    # load: the difference is what serving the listing costs beyond
-    # virsh's own start-up, connect and teardown (the daemon's part).
-    lst, uri = [], []
-    for _ in range(a.n):
-        lst += virsh_ms(d.uri, "list", "--all", n=1)
-        uri += virsh_ms(d.uri, "uri", n=1)
-    R["list_ms"] = med(lst)
-    R["list_net_ms"] = med([x - y for x, y in zip(lst, uri)])
-    # dom.info() over the domains for 3 s on one connection.
-    ops, t, i = 0, now(), 0
-    while now() - t < 3.0:
-        doms[i % len(doms)].info()
-        i += 1
-        ops += 1
-    R["info_ops"] = ops / (now() - t)
+    # With both daemons at MANY running, main() measures `virsh list` and
+    # dom.info() for the two in alternation (measure_shared), so that both
+    # see the same machine; then this resumes.
+    yield conn, doms, R
     R["rss_kib"] = rss_kib(d.pid)
     if a.smaps:
         R["smaps"] = smaps_kib(d.pid)
@@ -450,6 +438,33 @@ def bench_daemon(d, a, tmp, rootfs, ready_dir, ready):
     R["many_destroy_ms"] = med(md)
     conn.close()
     return R
+
+
+def measure_shared(running, a):
+    """running: [(daemon, conn, doms, R)], each at MANY running. virsh list
+    alternated with virsh uri (the difference is what serving the listing
+    costs beyond virsh's own start-up, connect and teardown: the daemon's
+    part), and dom.info() in 0.5 s slices taking turns, 3 s per daemon."""
+    lst = {id(x[0]): [] for x in running}
+    uri = {id(x[0]): [] for x in running}
+    for _ in range(a.n):
+        for d, _c, _doms, _R in running:
+            lst[id(d)] += virsh_ms(d.uri, "list", "--all", n=1)
+            uri[id(d)] += virsh_ms(d.uri, "uri", n=1)
+    ops = {id(x[0]): 0 for x in running}
+    spent = {id(x[0]): 0.0 for x in running}
+    for _ in range(6):
+        for d, _c, doms, _R in running:
+            i, t = 0, now()
+            while now() - t < 0.5:
+                doms[i % len(doms)].info()
+                i += 1
+            spent[id(d)] += now() - t
+            ops[id(d)] += i
+    for d, _c, _doms, R in running:
+        R["list_ms"] = med(lst[id(d)])
+        R["list_net_ms"] = med([x - y for x, y in zip(lst[id(d)], uri[id(d)])])
+        R["info_ops"] = ops[id(d)] / spent[id(d)]
 
 
 ROWS = [
@@ -554,6 +569,7 @@ def main():
     results = {}
     order = ["peer", "lxvirt"] if a.peer_first else ["lxvirt", "peer"]
     daemons = []
+    running = []
     interrupted = []
     signal.signal(signal.SIGTERM, lambda *x: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -569,7 +585,15 @@ def main():
                 raise
             daemons.append(d)
             log(f"{d.label}: {d.uri} pid {d.pid}")
-            results[which] = bench_daemon(d, a, tmp, rootfs, ready_dir, ready)
+            g = bench_daemon(d, a, tmp, rootfs, ready_dir, ready)
+            conn, doms, R = next(g)
+            running.append((which, d, g, conn, doms, R))
+        measure_shared([(d, conn, doms, R) for _w, d, _g, conn, doms, R in running], a)
+        for which, d, g, _conn, _doms, _R in running:
+            try:
+                g.send(None)
+            except StopIteration as done:
+                results[which] = done.value
             d.stop()
             daemons.remove(d)
     except KeyboardInterrupt:
