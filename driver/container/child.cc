@@ -120,6 +120,25 @@ void underRoot(Child &c, char (&dst)[PATH_MAX], const char *path, Step step)
         fail(c, step, ENAMETOOLONG, path);
 }
 
+// The directory `path` is in (trailing slashes ignored): 0, ENOENT at the
+// top, or ENAMETOOLONG.
+int parentOf(const char *path, char (&out)[PATH_MAX])
+{
+    size_t n = strlen(path);
+    if (n + 1 > sizeof out)
+        return ENAMETOOLONG;
+    memcpy(out, path, n + 1);
+    char *slash = strrchr(out, '/');
+    while (slash && slash != out && slash[1] == '\0') {
+        *slash = '\0';
+        slash = strrchr(out, '/');
+    }
+    if (!slash || slash == out)
+        return ENOENT;
+    *slash = '\0';
+    return 0;
+}
+
 // Both try the leaf first: mount targets and /dev entries almost always
 // have their parents already, and every syscall counts on the start path.
 int mkdirAll(const char *path, mode_t mode)
@@ -129,18 +148,8 @@ int mkdirAll(const char *path, mode_t mode)
     int e = errno;
     if (e == ENOENT) {
         char parent[PATH_MAX];
-        size_t n = strlen(path);
-        if (n + 1 > sizeof parent)
-            return ENAMETOOLONG;
-        memcpy(parent, path, n + 1);
-        char *slash = strrchr(parent, '/');
-        while (slash && slash != parent && slash[1] == '\0') { // trailing slashes
-            *slash = '\0';
-            slash = strrchr(parent, '/');
-        }
-        if (!slash || slash == parent)
-            return ENOENT;
-        *slash = '\0';
+        if (int pe = parentOf(path, parent))
+            return pe;
         if (int pe = mkdirAll(parent, mode))
             return pe;
         if (mkdir(path, mode) == 0)
@@ -160,14 +169,8 @@ int touchAll(const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 && errno == ENOENT) {
         char dir[PATH_MAX];
-        size_t n = strlen(path);
-        if (n + 1 > sizeof dir)
-            return ENAMETOOLONG;
-        memcpy(dir, path, n + 1);
-        char *slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-            return ENOENT;
-        *slash = '\0';
+        if (int e = parentOf(path, dir))
+            return e;
         if (int e = mkdirAll(dir, 0755))
             return e;
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -8,6 +8,7 @@
 #include "driver/container/child.h"
 #include "driver/controller/controller.h"
 #include "driver/controller/spec.h"
+#include "driver/fdio.h"
 #include "driver/security/security_manager.h"
 
 #include <cap-ng.h>
@@ -405,27 +406,10 @@ struct Timings {
 // Receives one child message (and fds); 0 on EOF.
 ssize_t recvChild(int fd, ChildMsg &m, std::vector<Fd> &fds)
 {
-    iovec iov{&m, sizeof m};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 16)];
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    ssize_t n;
-    do {
-        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    for (cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < k; ++i) {
-            int f;
-            memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
-            fds.emplace_back(f);
-        }
-    }
+    std::vector<int> got;
+    ssize_t n = recvWithFds(fd, &m, sizeof m, got);
+    for (int f : got)
+        fds.emplace_back(f);
     return n;
 }
 
@@ -1065,18 +1049,8 @@ void run(Controller &c)
 
 std::string readAll(int fd)
 {
-    std::string out;
     lseek(fd, 0, SEEK_SET);
-    char buf[8192];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        out.append(buf, size_t(n));
-    }
-    return out;
+    return readFd(fd);
 }
 
 // Standby mode: the daemon started us ahead of need. Waits for
@@ -1085,27 +1059,11 @@ std::string readAll(int fd)
 bool awaitAssignment(int monitor_fd, int &spec_fd, int64_t &t0, pid_t c_prefork_pid)
 {
     char buf[64];
-    iovec iov{buf, sizeof buf - 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 2)];
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    ssize_t n;
-    do {
-        n = recvmsg(monitor_fd, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+    std::vector<int> got;
+    ssize_t n = recvWithFds(monitor_fd, buf, sizeof buf - 1, got);
     std::vector<Fd> fds;
-    for (cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-            continue;
-        for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
-            int f;
-            memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
-            fds.emplace_back(f);
-        }
-    }
+    for (int f : got)
+        fds.emplace_back(f);
     if (n <= 0 || fds.size() != 2)
         return false;
     buf[n] = '\0';

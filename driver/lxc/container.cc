@@ -3,6 +3,7 @@
 #include "driver/lxc/container.h"
 
 #include "driver/controller/spec.h"
+#include "driver/fdio.h"
 #include "driver/lxc/container_spec.h"
 
 #include <fcntl.h>
@@ -72,26 +73,6 @@ std::string logPath(const Paths &paths, const std::string &name)
     return paths.log_dir + "/" + name + ".log";
 }
 
-// No iostreams in the daemon: the first stream a process uses maps ~450 KiB
-// of libstdc++ (locales, num_get) into its RSS.
-std::string readWhole(const std::string &path)
-{
-    std::string out;
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        out.append(buf, size_t(n));
-    }
-    close(fd);
-    return out;
-}
 
 // Whitespace-separated words.
 std::vector<std::string> splitWords(const std::string &text)
@@ -114,7 +95,7 @@ long wordAsLong(const std::vector<std::string> &w, size_t i)
 std::string logTail(const std::string &path, size_t lines = 5)
 {
     std::vector<std::string> all;
-    std::string text = readWhole(path);
+    std::string text = readWholeFile(path);
     for (size_t pos = 0; pos < text.size();) {
         size_t eol = text.find('\n', pos);
         if (eol == std::string::npos)
@@ -157,31 +138,15 @@ int recvMessage(int fd, std::string &out, int *fd_out, int timeout_ms)
             return -1;
     }
     char buf[controller::kMaxMessage];
-    iovec iov{buf, sizeof buf};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 4)];
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    ssize_t n;
-    do {
-        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
-    } while (n < 0 && errno == EINTR);
+    std::vector<int> fds;
+    ssize_t n = recvWithFds(fd, buf, sizeof buf, fds, timeout_ms >= 0 ? MSG_DONTWAIT : 0);
     if (n < 0)
         return errno == EAGAIN ? -2 : -1;
-    for (cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < k; ++i) {
-            int f;
-            memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
-            if (fd_out && *fd_out < 0)
-                *fd_out = f;
-            else
-                close(f);
-        }
+    for (int f : fds) {
+        if (fd_out && *fd_out < 0)
+            *fd_out = f;
+        else
+            close(f);
     }
     out.assign(buf, size_t(n));
     return n == 0 ? 0 : 1;
@@ -1139,7 +1104,7 @@ void Container::cleanupStale(const DomainDef &def, const RunState &state, const 
 {
     if (state.controller_pid > 0) {
         // Only a process that really is this domain's controller is killed.
-        std::string cmd = readWhole("/proc/" + std::to_string(state.controller_pid) + "/cmdline");
+        std::string cmd = readWholeFile("/proc/" + std::to_string(state.controller_pid) + "/cmdline");
         for (char &ch : cmd)
             if (ch == '\0')
                 ch = ' ';

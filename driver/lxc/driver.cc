@@ -9,6 +9,7 @@
 // (list, getInfo, getState, lookups) take only `mu`: O(1) in memory per
 // domain. Definitions are immutable once published (shared_ptr<const>), so
 // readers format them outside any lock; writers copy, modify and swap.
+#include "driver/fdio.h"
 #include "driver/lxc/driver_internal.h"
 #include "driver/lxc/state_file.h"
 
@@ -194,26 +195,6 @@ void validateParams(const TypedParams &params, const std::vector<std::pair<const
 
 constexpr size_t kUInt = 1, kLLong = 2, kULLong = 3, kString = 6;
 
-// "" if unreadable. No iostreams in the daemon: the first stream a process
-// uses maps ~450 KiB of libstdc++ (locale, num_get) into its RSS.
-std::string readSmallFile(const std::string &path)
-{
-    std::string out;
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        out.append(buf, size_t(n));
-    }
-    close(fd);
-    return out;
-}
 
 // Calls f(line) for each line of `text` until it returns true.
 template <class F> void forEachLine(const std::string &text, F &&f)
@@ -233,7 +214,7 @@ uint64_t meminfoKib(const char *key)
 {
     uint64_t v = 0;
     size_t klen = strlen(key);
-    forEachLine(readSmallFile("/proc/meminfo"), [&](const std::string &line) {
+    forEachLine(readWholeFile("/proc/meminfo"), [&](const std::string &line) {
         if (line.compare(0, klen, key) != 0 || line.size() <= klen || line[klen] != ':')
             return false;
         v = std::strtoull(line.c_str() + klen + 1, nullptr, 10);
@@ -253,7 +234,7 @@ NodeInfo probeNodeInfo()
     n.memory_kib = meminfoKib("MemTotal");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     n.cpus = cpus > 0 ? int(cpus) : 1;
-    forEachLine(readSmallFile("/proc/cpuinfo"), [&](const std::string &line) {
+    forEachLine(readWholeFile("/proc/cpuinfo"), [&](const std::string &line) {
         if (line.compare(0, 7, "cpu MHz") != 0)
             return false;
         auto colon = line.find(':');
