@@ -470,6 +470,28 @@ void removeTree(const std::string& dir, bool fake)
     }
 }
 
+std::string singleComponent(const std::string& name)
+{
+    std::string leaf = normalisePath(name);
+    if (leaf.empty() || leaf.find('/', 1) != std::string::npos)
+        throw Error::make(VIR_ERR_INVALID_ARG, VIR_FROM_CGROUP,
+                          "cgroup name '" + name + "' must be a single path component");
+    return leaf;
+}
+
+DirRollback::~DirRollback()
+{
+    if (done)
+        return;
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+        try {
+            removeTree(*it, fake);
+        } catch (const Error&) {
+            // best effort: the original error is what matters
+        }
+    }
+}
+
 std::string normalisePath(const std::string& path)
 {
     std::string out;

@@ -134,6 +134,22 @@ std::vector<std::string> mkdirs(const std::string& base, const std::string& rel)
 // briefly because the kernel frees a cgroup a moment after its last task
 // exits. ENOENT is not an error. `fake` also unlinks plain files first.
 void removeTree(const std::string& dir, bool fake);
+
+// The domain cgroup's name as one path component ("/name"); throws naming
+// it otherwise.
+std::string singleComponent(const std::string& name);
+
+// Removes, deepest first, the directories a create() made unless it got to
+// the end (done = true): a failed create leaves no cgroup behind.
+struct DirRollback {
+    std::vector<std::string> dirs;
+    bool fake;
+    bool done = false;
+    explicit DirRollback(bool fake_tree) : fake(fake_tree) {}
+    DirRollback(const DirRollback&) = delete;
+    DirRollback& operator=(const DirRollback&) = delete;
+    ~DirRollback();
+};
 // Normalises a cgroup path: leading '/', no trailing '/', no "." or ".."
 // components (throws VIR_ERR_INVALID_ARG for those).
 std::string normalisePath(const std::string& path);

@@ -426,30 +426,11 @@ public:
     std::unique_ptr<Cgroup> create(const std::string& partition, const std::string& name) override
     {
         std::string part = normalisePath(partition);
-        std::string leaf = normalisePath(name);
-        if (leaf.empty() || leaf.find('/', 1) != std::string::npos)
-            throw Error::make(VIR_ERR_INVALID_ARG, VIR_FROM_CGROUP,
-                              "cgroup name '" + name + "' must be a single path component");
+        std::string leaf = singleComponent(name);
         std::string rel = part + leaf;
 
         // Undo every directory this call created if any step fails.
-        struct Rollback {
-            std::vector<std::string> dirs;
-            bool fake;
-            bool done = false;
-            ~Rollback()
-            {
-                if (done)
-                    return;
-                for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
-                    try {
-                        removeTree(*it, fake);
-                    } catch (const Error&) {
-                        // best effort: the original error is what matters
-                    }
-                }
-            }
-        } undo{{}, layout_->fake};
+        DirRollback undo(layout_->fake);
 
         for (const auto& hier : layout_->v1Dirs) {
             bool cpuset = isCpusetHierarchy(hier);

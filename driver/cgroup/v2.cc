@@ -308,27 +308,8 @@ public:
     std::unique_ptr<Cgroup> create(const std::string& partition, const std::string& name) override
     {
         std::string part = normalisePath(partition);
-        std::string leaf = normalisePath(name);
-        if (leaf.empty() || leaf.find('/', 1) != std::string::npos)
-            throw Error::make(VIR_ERR_INVALID_ARG, VIR_FROM_CGROUP,
-                              "cgroup name '" + name + "' must be a single path component");
-
-        struct Rollback {
-            std::vector<std::string> dirs;
-            bool fake;
-            bool done = false;
-            ~Rollback()
-            {
-                if (done)
-                    return;
-                for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
-                    try {
-                        removeTree(*it, fake);
-                    } catch (const Error&) {
-                    }
-                }
-            }
-        } undo{{}, layout_->fake};
+        std::string leaf = singleComponent(name);
+        DirRollback undo(layout_->fake);
 
         // Each level above the domain cgroup hands the controllers down.
         std::string cur = layout_->v2;
