@@ -1147,6 +1147,54 @@ CPPUNIT_TEST_SUITE_REGISTRATION(CgroupV2FakeTest);
 
 // ------------------------------------------------------------ real v1
 
+// What the v1 and v2 real-kernel fixtures check alike.
+void checkAHogAboveTheLimitIsOomKilled(cg::Cgroup& c)
+{
+    Child child([] { return memhog(256); });
+    c.addProcess(child.pid());
+    child.go();
+    int st = child.wait();
+    CPPUNIT_ASSERT_MESSAGE("child survived allocating 256 MiB under a 32 MiB limit",
+                           WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    CPPUNIT_ASSERT(c.oomKillCount() > 0);
+}
+
+void checkFreezeStopsABusyChildAndThawResumesIt(cg::Cgroup& c)
+{
+    Child child(busyLoop);
+    c.addProcess(child.pid());
+    child.go();
+    sleepMs(100);
+    c.freeze();
+    CPPUNIT_ASSERT(c.isFrozen());
+    uint64_t a = c.cpuUsageNs();
+    sleepMs(300);
+    uint64_t b = c.cpuUsageNs();
+    CPPUNIT_ASSERT_MESSAGE("frozen child used " + std::to_string(b - a) + " ns", b - a < 5000000);
+    c.thaw();
+    CPPUNIT_ASSERT(!c.isFrozen());
+    // A loaded host may give the child little time: wait up to 3 s.
+    uint64_t d = b;
+    for (int i = 0; i < 30 && d - b <= 20000000; ++i) {
+        sleepMs(100);
+        d = c.cpuUsageNs();
+    }
+    CPPUNIT_ASSERT_MESSAGE("thawed child used only " + std::to_string(d - b) + " ns", d - b > 20000000);
+}
+
+void checkKillAllEndsEveryTask(cg::Cgroup& c)
+{
+    Child one(busyLoop), two(busyLoop);
+    c.addProcess(one.pid());
+    c.addProcess(two.pid());
+    one.go();
+    two.go();
+    CPPUNIT_ASSERT_EQUAL(2, c.killAll(SIGKILL));
+    int s1 = one.wait(), s2 = two.wait();
+    CPPUNIT_ASSERT(WIFSIGNALED(s1) && WTERMSIG(s1) == SIGKILL);
+    CPPUNIT_ASSERT(WIFSIGNALED(s2) && WTERMSIG(s2) == SIGKILL);
+}
+
 class CgroupV1RealTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CgroupV1RealTest);
     CPPUNIT_TEST(aChildAddedToTheCgroupIsListedInEveryHierarchy);
@@ -1217,36 +1265,12 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(uint64_t(32 * 1024), c_->memoryHardLimit());
         CPPUNIT_ASSERT_EQUAL(uint64_t(0), c_->oomKillCount());
-        Child child([] { return memhog(256); });
-        c_->addProcess(child.pid());
-        child.go();
-        int st = child.wait();
-        CPPUNIT_ASSERT_MESSAGE("child survived allocating 256 MiB under a 32 MiB limit",
-                               WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-        CPPUNIT_ASSERT(c_->oomKillCount() > 0);
+        checkAHogAboveTheLimitIsOomKilled(*c_);
     }
     void freezeStopsABusyChildAndThawResumesIt()
     {
         need();
-        Child child(busyLoop);
-        c_->addProcess(child.pid());
-        child.go();
-        sleepMs(100);
-        c_->freeze();
-        CPPUNIT_ASSERT(c_->isFrozen());
-        uint64_t a = c_->cpuUsageNs();
-        sleepMs(300);
-        uint64_t b = c_->cpuUsageNs();
-        CPPUNIT_ASSERT_MESSAGE("frozen child used " + std::to_string(b - a) + " ns", b - a < 5000000);
-        c_->thaw();
-        CPPUNIT_ASSERT(!c_->isFrozen());
-        // A loaded host may give the child little time: wait up to 3 s.
-        uint64_t d = b;
-        for (int i = 0; i < 30 && d - b <= 20000000; ++i) {
-            sleepMs(100);
-            d = c_->cpuUsageNs();
-        }
-        CPPUNIT_ASSERT_MESSAGE("thawed child used only " + std::to_string(d - b) + " ns", d - b > 20000000);
+        checkFreezeStopsABusyChildAndThawResumesIt(*c_);
         auto [user, sys] = c_->cpuUserSystemNs();
         CPPUNIT_ASSERT(user + sys > 0);
         auto per = c_->perCpuUsageNs();
@@ -1259,15 +1283,7 @@ public:
     void killAllEndsEveryTaskAndRemoveLeavesNothing()
     {
         need();
-        Child one(busyLoop), two(busyLoop);
-        c_->addProcess(one.pid());
-        c_->addProcess(two.pid());
-        one.go();
-        two.go();
-        CPPUNIT_ASSERT_EQUAL(2, c_->killAll(SIGKILL));
-        int s1 = one.wait(), s2 = two.wait();
-        CPPUNIT_ASSERT(WIFSIGNALED(s1) && WTERMSIG(s1) == SIGKILL);
-        CPPUNIT_ASSERT(WIFSIGNALED(s2) && WTERMSIG(s2) == SIGKILL);
+        checkKillAllEndsEveryTask(*c_);
         c_->remove();
         CPPUNIT_ASSERT(part_->goneEverywhere());
         CPPUNIT_ASSERT(c_->processes().empty());
@@ -1392,35 +1408,12 @@ public:
             c_->setMemorySwapHardLimit(32 * 1024);
         } catch (const Error&) {
         }
-        Child child([] { return memhog(256); });
-        c_->addProcess(child.pid());
-        child.go();
-        int st = child.wait();
-        CPPUNIT_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-        CPPUNIT_ASSERT(c_->oomKillCount() > 0);
+        checkAHogAboveTheLimitIsOomKilled(*c_);
     }
     void freezeStopsABusyChildAndThawResumesIt()
     {
         need();
-        Child child(busyLoop);
-        c_->addProcess(child.pid());
-        child.go();
-        sleepMs(100);
-        c_->freeze();
-        CPPUNIT_ASSERT(c_->isFrozen());
-        uint64_t a = c_->cpuUsageNs();
-        sleepMs(300);
-        uint64_t b = c_->cpuUsageNs();
-        CPPUNIT_ASSERT_MESSAGE("frozen child used " + std::to_string(b - a) + " ns", b - a < 5000000);
-        c_->thaw();
-        CPPUNIT_ASSERT(!c_->isFrozen());
-        // A loaded host may give the child little time: wait up to 3 s.
-        uint64_t d = b;
-        for (int i = 0; i < 30 && d - b <= 20000000; ++i) {
-            sleepMs(100);
-            d = c_->cpuUsageNs();
-        }
-        CPPUNIT_ASSERT_MESSAGE("thawed child used only " + std::to_string(d - b) + " ns", d - b > 20000000);
+        checkFreezeStopsABusyChildAndThawResumesIt(*c_);
     }
     void deviceProgramDeniesUnlistedDevicesAndIsReplacedAsAWhole()
     {
@@ -1463,15 +1456,7 @@ public:
     void killAllEndsEveryTaskAndRemoveLeavesNothing()
     {
         need();
-        Child one(busyLoop), two(busyLoop);
-        c_->addProcess(one.pid());
-        c_->addProcess(two.pid());
-        one.go();
-        two.go();
-        CPPUNIT_ASSERT_EQUAL(2, c_->killAll(SIGKILL));
-        int s1 = one.wait(), s2 = two.wait();
-        CPPUNIT_ASSERT(WIFSIGNALED(s1) && WTERMSIG(s1) == SIGKILL);
-        CPPUNIT_ASSERT(WIFSIGNALED(s2) && WTERMSIG(s2) == SIGKILL);
+        checkKillAllEndsEveryTask(*c_);
         c_->remove();
         CPPUNIT_ASSERT(part_->goneEverywhere());
     }
