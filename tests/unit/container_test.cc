@@ -7,6 +7,7 @@
 #include "driver/lxc/container.h"
 #include "driver/lxc/container_spec.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/test_rootfs.h"
 #include "xml/domain_def.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -111,36 +112,13 @@ struct World {
 
     World()
     {
-        if (geteuid() != 0) {
-            skip = "needs root (namespaces, cgroups, mounts)";
+        test::TestRootfs r("rt");
+        tmp = r.tmp;
+        rootfs = r.rootfs;
+        paths.controller_binary = r.controller;
+        skip = r.skip;
+        if (!skip.empty())
             return;
-        }
-        std::string build = test::buildDir();
-        std::string init = build + "/tests/init";
-        paths.controller_binary = build + "/driver/controller/lxvirt-controller";
-        if (!exists(init) || !exists(paths.controller_binary)) {
-            skip = "tests/init or lxvirt-controller not built";
-            return;
-        }
-        char t[] = "/tmp/lxvirt-rt-XXXXXX";
-        if (!mkdtemp(t)) {
-            skip = "mkdtemp failed";
-            return;
-        }
-        tmp = t;
-        // Root in a user namespace is an unprivileged host uid: it must be
-        // able to reach the rootfs and the run dir.
-        chmod(t, 0755);
-        rootfs = tmp + "/rootfs";
-        int rc = run("sh " + test::srcDir() + "/tests/rootfs/mkrootfs.sh " + rootfs + " " + init);
-        if (rc == 77) {
-            skip = "busybox-static is not installed";
-            return;
-        }
-        if (rc != 0) {
-            skip = "mkrootfs.sh failed";
-            return;
-        }
         paths.run_dir = tmp + "/run";
         paths.log_dir = tmp + "/log";
         mkdir(paths.run_dir.c_str(), 0700);

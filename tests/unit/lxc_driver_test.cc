@@ -5,6 +5,7 @@
 #include "driver/lxc/driver_internal.h"
 #include "driver/lxc/state_file.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/test_rootfs.h"
 #include "xml/domain_xml.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -1426,34 +1427,13 @@ struct RealWorld {
 
     RealWorld()
     {
-        if (geteuid() != 0) {
-            skip = "needs root (namespaces, cgroups, mounts)";
+        test::TestRootfs r("lxcdrv");
+        tmp = r.tmp;
+        rootfs = r.rootfs;
+        config.paths.controller_binary = r.controller;
+        skip = r.skip;
+        if (!skip.empty())
             return;
-        }
-        std::string build = test::buildDir();
-        std::string init = build + "/tests/init";
-        config.paths.controller_binary = build + "/driver/controller/lxvirt-controller";
-        if (!exists(init) || !exists(config.paths.controller_binary)) {
-            skip = "tests/init or lxvirt-controller not built";
-            return;
-        }
-        char t[] = "/tmp/lxvirt-lxcdrv-XXXXXX";
-        if (!mkdtemp(t)) {
-            skip = "mkdtemp failed";
-            return;
-        }
-        tmp = t;
-        chmod(t, 0755);
-        rootfs = tmp + "/rootfs";
-        int rc = sh("sh " + test::srcDir() + "/tests/rootfs/mkrootfs.sh " + rootfs + " " + init);
-        if (rc == 77) {
-            skip = "busybox-static is not installed";
-            return;
-        }
-        if (rc != 0) {
-            skip = "tests/rootfs/mkrootfs.sh failed";
-            return;
-        }
         config.config_dir = tmp + "/etc";
         config.paths.run_dir = tmp + "/run";
         config.paths.log_dir = tmp + "/log";
