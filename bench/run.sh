@@ -8,7 +8,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/..}" && pwd)
 src=$(cd "${2:-$here/..}" && pwd)
-make -C "$build" bench/lifecycle_bench bench/xml_bench lxvirtd driver/controller/lxvirt-controller >/dev/null || exit 1
+make -C "$build" bench/lifecycle_bench bench/xml_bench lxvirtd driver/controller/lxvirt-controller tests/init >/dev/null || exit 1
 rc=0
 echo "== $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cpus, load: $(cat /proc/loadavg)"
 echo "== bench/xml_bench"

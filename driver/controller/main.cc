@@ -778,6 +778,7 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     }
     c.init_pid = pid;
     c.init_pidfd = Fd(pidfd);
+    tm.add("config", tprep, tclone);
 
     char go = container::kContinue;
     if (s.userns) {
