@@ -4,6 +4,7 @@
 #include "driver/daemon/server.h"
 
 #include <glib-unix.h>
+#include <algorithm>
 
 #include <cerrno>
 #include <csignal>
@@ -132,6 +133,7 @@ ServerConfig serverConfig(GKeyFile* conf)
     c.keepalive_interval = confInt(conf, "daemon", "keepalive_interval", 5);
     c.keepalive_count = confInt(conf, "daemon", "keepalive_count", 5);
     c.inline_queries = confBool(conf, "daemon", "inline_queries", true);
+    c.busy_poll_us = std::clamp(confInt(conf, "daemon", "busy_poll_us", 100), 0, 10000);
     return c;
 }
 

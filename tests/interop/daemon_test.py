@@ -136,4 +136,31 @@ def test_listen_and_a_bad_config_file():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_busy_polling_stops_when_the_calls_stop():
+    # busy_poll_us (default 100): the main loop polls without sleeping only
+    # while calls come back to back; afterwards an idle daemon sleeps.
+    for conf in ("", "[daemon]\nbusy_poll_us=0\n", "[daemon]\nbusy_poll_us=10000\n"):
+        d = Daemon(conf)
+        try:
+            s = raw_open(d.sock)
+            for serial in range(1, 3001):
+                s.sendall(pack_call(3, serial=serial))  # CONNECT_GET_TYPE
+                check(b"LXC" in recv_packet(s)[6], "GET_TYPE %d" % serial)
+            time.sleep(0.2)
+            before = cpu_ticks(d.proc.pid)
+            time.sleep(1.0)
+            used = cpu_ticks(d.proc.pid) - before
+            hz = os.sysconf("SC_CLK_TCK")
+            check(used * 1000 // hz <= 50, "%r: the idle daemon used %d ms of CPU in 1 s" % (conf, used * 1000 // hz))
+            s.close()
+        finally:
+            d.stop()
+
+
 run([v for k, v in list(globals().items()) if k.startswith("test_")])
