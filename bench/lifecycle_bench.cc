@@ -139,36 +139,24 @@ long pssKib(pid_t pid)
     return 0;
 }
 
-// Our controllers: lxvirt-controller processes whose parent is this process
-// (not the standby that waits for the next start).
+// Our controllers: lxvirt-controller processes running one of this run's
+// domains (--name benchPID-N); not the standbys, not the zygote.
 std::vector<pid_t> ourControllers()
 {
     std::vector<pid_t> out;
+    std::string mark = std::string("--name\0bench", 12) + std::to_string(getpid()) + "-";
     DIR *d = opendir("/proc");
-    while (dirent *e = readdir(d)) {
+    while (dirent *e = d ? readdir(d) : nullptr) {
         pid_t pid = atoi(e->d_name);
         if (pid <= 0)
             continue;
-        std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
-        std::string line;
-        std::getline(st, line);
-        size_t rp = line.rfind(')');
-        if (rp == std::string::npos || line.find("(lxvirt-control") == std::string::npos)
-            continue;
-        char state;
-        int ppid = 0;
-        if (sscanf(line.c_str() + rp + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid())
-            continue;
-        // The standby (spawned ahead of the next start) has a blank --name.
         std::ifstream cl("/proc/" + std::to_string(pid) + "/cmdline");
         std::string cmd((std::istreambuf_iterator<char>(cl)), std::istreambuf_iterator<char>());
-        size_t at = cmd.find(std::string("--name\0", 7));
-        bool standby = at != std::string::npos && cmd.find_first_not_of(std::string(" \0", 2), at + 7) ==
-                                                       std::string::npos;
-        if (!standby)
+        if (cmd.find("lxvirt-controller") != std::string::npos && cmd.find(mark) != std::string::npos)
             out.push_back(pid);
     }
-    closedir(d);
+    if (d)
+        closedir(d);
     return out;
 }
 

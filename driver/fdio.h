@@ -1,6 +1,6 @@
 // Small fd helpers shared by lxvirtd and lxvirt-controller: whole-file reads
 // without iostreams (the first stream a process uses maps ~450 KiB of
-// libstdc++ into it) and one-message receives with SCM_RIGHTS fds.
+// libstdc++ into it) and one-message sends and receives with SCM_RIGHTS fds.
 #pragma once
 
 #include <cerrno>
@@ -65,6 +65,36 @@ inline ssize_t recvWithFds(int sock, void *buf, size_t len, std::vector<int> &fd
             fds.push_back(f);
         }
     }
+    return n;
+}
+
+// One sendmsg() of buf with `fds` (at most 16) as SCM_RIGHTS, retried on
+// EINTR, never raising SIGPIPE. Returns what sendmsg returned.
+inline ssize_t sendWithFds(int sock, const void *buf, size_t len, const int *fds = nullptr, size_t nfds = 0)
+{
+    if (nfds > 16) {
+        errno = EINVAL;
+        return -1;
+    }
+    iovec iov{const_cast<void *>(buf), len};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 16)];
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    if (nfds > 0) {
+        std::memset(ctl, 0, sizeof ctl);
+        mh.msg_control = ctl;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        std::memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+    }
+    ssize_t n;
+    do {
+        n = ::sendmsg(sock, &mh, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
     return n;
 }
 

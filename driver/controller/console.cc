@@ -1,4 +1,5 @@
 #include "driver/controller/controller.h"
+#include "driver/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,26 +23,7 @@ void Fd::reset(int fd)
 
 bool sendMessage(int sock, const std::string &text, int fd)
 {
-    iovec iov{const_cast<char *>(text.data()), text.size()};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-    if (fd >= 0) {
-        memset(ctl, 0, sizeof ctl);
-        mh.msg_control = ctl;
-        mh.msg_controllen = sizeof ctl;
-        cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    }
-    ssize_t n;
-    do {
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    return n == ssize_t(text.size());
+    return sendWithFds(sock, text.data(), text.size(), &fd, fd >= 0 ? 1 : 0) == ssize_t(text.size());
 }
 
 ConsoleRelay::ConsoleRelay(Fd master) : master_(std::move(master))

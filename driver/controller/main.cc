@@ -4,6 +4,8 @@
 // init exits; finally kills what is left, removes the cgroup and exits.
 //
 //   lxvirt-controller --name NAME --spec-fd N --monitor-fd N [--t0 NS]
+//   lxvirt-controller --monitor-fd N --name PADDING          (a standby)
+//   lxvirt-controller --zygote-fd N --name PADDING           (forks standbys)
 #include "driver/cgroup/cgroup.h"
 #include "driver/container/child.h"
 #include "driver/controller/controller.h"
@@ -1084,6 +1086,72 @@ bool awaitAssignment(int monitor_fd, int &spec_fd, int64_t &t0, pid_t c_prefork_
     return true;
 }
 
+// Zygote mode: the daemon's fork server for standbys. Exec'ing a controller
+// (kernel exec, static start-up, CPU feature probing) costs more than a fork
+// of this small, already started process, and the pool spawns one per start.
+// Each "fork" message carries the new standby's end of its monitor socket;
+// the forked child puts it on the zygote's fd number and returns it (the
+// child then goes on as a standby). The parent answers "pid N" with a pidfd
+// of the child, opened before the child can be reaped, so its pid is not
+// reused meanwhile. Returns -1 in the zygote when the daemon closed its end
+// or sent something else: the zygote then exits, its standbys see their
+// own sockets close and follow.
+int zygote(int zfd)
+{
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    Fd sigfd(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+    auto reap = [] {
+        while (waitpid(-1, nullptr, WNOHANG) > 0) {
+        }
+    };
+    for (;;) {
+        pollfd f[2] = {{zfd, POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+        if (poll(f, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (f[1].revents) {
+            signalfd_siginfo si;
+            while (read(sigfd.get(), &si, sizeof si) == ssize_t(sizeof si)) {
+            }
+            reap();
+        }
+        if (!f[0].revents)
+            continue;
+        char buf[16];
+        std::vector<int> got;
+        ssize_t n = recvWithFds(zfd, buf, sizeof buf, got);
+        std::vector<Fd> fds;
+        for (int fd : got)
+            fds.emplace_back(fd);
+        if (n != 4 || memcmp(buf, "fork", 4) != 0 || fds.size() != 1)
+            return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+            sigprocmask(SIG_SETMASK, &old, nullptr);
+            if (dup2(fds[0].get(), zfd) < 0) // also closes the zygote's socket here
+                _exit(1);
+            return zfd;
+        }
+        std::string reply;
+        Fd pidfd(pid > 0 ? int(syscall(SYS_pidfd_open, pid, 0)) : -1);
+        if (pid < 0 || !pidfd) {
+            reply = "error " + std::to_string(errno);
+            if (pid > 0)
+                kill(pid, SIGKILL);
+        } else {
+            reply = "pid " + std::to_string(pid);
+        }
+        int pfd = pidfd.get();
+        if (sendWithFds(zfd, reply.data(), reply.size(), &pfd, pidfd ? 1 : 0) < 0)
+            return -1;
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -1091,7 +1159,7 @@ int main(int argc, char **argv)
     int64_t tmain = nowNs();
     std::string name;
     char *name_arg = nullptr;
-    int spec_fd = -1, monitor_fd = -1;
+    int spec_fd = -1, monitor_fd = -1, zygote_fd = -1;
     int64_t t0 = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
@@ -1102,16 +1170,21 @@ int main(int argc, char **argv)
             spec_fd = atoi(argv[i + 1]);
         } else if (a == "--monitor-fd") {
             monitor_fd = atoi(argv[i + 1]);
+        } else if (a == "--zygote-fd") {
+            zygote_fd = atoi(argv[i + 1]);
         } else if (a == "--t0") {
             t0 = strtoll(argv[i + 1], nullptr, 10);
         }
     }
-    // Without --spec-fd: a standby, whose --name is blank padding.
-    bool standby = spec_fd < 0 && monitor_fd >= 0 && name_arg &&
-                   name.find_first_not_of(' ') == std::string::npos;
-    if ((name.empty() || spec_fd < 0 || monitor_fd < 0) && !standby) {
+    // Without --spec-fd: a standby (or the zygote that forks them), whose
+    // --name is blank padding.
+    bool padded = name_arg && !name.empty() && name.find_first_not_of(' ') == std::string::npos;
+    bool is_zygote = zygote_fd >= 0 && spec_fd < 0 && monitor_fd < 0 && padded;
+    bool standby = spec_fd < 0 && monitor_fd >= 0 && padded;
+    if ((name.empty() || spec_fd < 0 || monitor_fd < 0) && !standby && !is_zygote) {
         fprintf(stderr, "usage: %s --name NAME --spec-fd N --monitor-fd N [--t0 NS]\n"
-                        "       %s --monitor-fd N --name PADDING (standby)\n", argv[0], argv[0]);
+                        "       %s --monitor-fd N --name PADDING (standby)\n"
+                        "       %s --zygote-fd N --name PADDING (forks standbys)\n", argv[0], argv[0], argv[0]);
         return 2;
     }
     for (int sig : container::kControllerIgnores)
@@ -1120,6 +1193,14 @@ int main(int argc, char **argv)
     // container's lifetime.
     if (chdir("/") < 0)
         return 1;
+    if (is_zygote) {
+        fcntl(zygote_fd, F_SETFD, FD_CLOEXEC);
+        monitor_fd = zygote(zygote_fd);
+        if (monitor_fd < 0)
+            return 0;
+        standby = true;
+        tmain = nowNs();
+    }
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);

@@ -706,7 +706,21 @@ struct Standby {
     int fd = -1;    // the daemon's end of the monitor socket
     int pidfd = -1;
     std::string binary;
+    bool is_child = true; // false: forked by the zygote, which reaps it
 };
+
+// Kills a process we hold a pidfd of and waits (briefly) until it is gone;
+// reaps it if it is our child.
+void killAndWait(int pidfd, bool is_child)
+{
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    if (is_child) {
+        siginfo_t si{};
+        waitid(P_PIDFD, id_t(pidfd), &si, WEXITED);
+    } else {
+        waitPidfd(pidfd, 2000);
+    }
+}
 
 class StandbyPool {
 public:
@@ -772,14 +786,13 @@ public:
         for (Standby &s : ready_)
             discard(s);
         ready_.clear();
+        discard(zygote_);
     }
 
     static void discard(Standby &s)
     {
         if (s.pidfd >= 0) {
-            syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, nullptr, 0);
-            siginfo_t si{};
-            waitid(P_PIDFD, id_t(s.pidfd), &si, WEXITED);
+            killAndWait(s.pidfd, s.is_child);
             close(s.pidfd);
         }
         if (s.fd >= 0)
@@ -818,15 +831,64 @@ private:
         }
     }
 
-    static bool spawn(const std::string &binary, Standby &s)
+    // Runs on the spawner thread only (drop() waits for it to be idle).
+    bool spawn(const std::string &binary, Standby &s)
+    {
+        if (zygote_.pidfd >= 0 && (zygote_.binary != binary || waitPidfd(zygote_.pidfd, 0)))
+            discard(zygote_);
+        if (zygote_.pidfd < 0) {
+            // The zygote is an ordinary controller process that forks the
+            // standbys; without one (it cannot start) they are exec'd.
+            if (!exec(binary, "--zygote-fd", zygote_))
+                return exec(binary, "--monitor-fd", s);
+        }
+        if (forkFromZygote(s))
+            return true;
+        discard(zygote_);
+        return exec(binary, "--monitor-fd", s);
+    }
+
+    // Asks the zygote for a standby: "fork" + [its end of a new monitor
+    // socket]; the answer is "pid N" + [pidfd].
+    bool forkFromZygote(Standby &s)
+    {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+            return false;
+        FdGuard mine(sv[0]), theirs(sv[1]);
+        int give = theirs.get();
+        if (sendWithFds(zygote_.fd, "fork", 4, &give, 1) != 4)
+            return false;
+        pollfd p{zygote_.fd, POLLIN, 0};
+        if (poll(&p, 1, 5000) != 1)
+            return false;
+        char buf[32];
+        std::vector<int> got;
+        ssize_t n = recvWithFds(zygote_.fd, buf, sizeof buf - 1, got);
+        FdGuard pidfd(got.empty() ? -1 : got[0]);
+        for (size_t i = 1; i < got.size(); ++i)
+            close(got[i]);
+        if (n <= 4 || memcmp(buf, "pid ", 4) != 0 || pidfd.get() < 0)
+            return false;
+        buf[n] = '\0';
+        s.pid = pid_t(atol(buf + 4));
+        s.fd = mine.release();
+        s.pidfd = pidfd.release();
+        s.binary = zygote_.binary;
+        s.is_child = false;
+        return s.pid > 0;
+    }
+
+    // Spawns `binary` with `role_flag` 3 (its end of a new socket pair).
+    static bool exec(const std::string &binary, const char *role_flag, Standby &s)
     {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
             return false;
         FdGuard mine(sv[0]), theirs(sv[1]);
         pid_t pid = -1;
-        if (spawnController(binary, {binary, "--monitor-fd", "3", "--name", std::string(kStandbyNameRoom, ' ')},
-                            -1, {theirs.get()}, pid) != 0)
+        if (spawnController(binary, {binary, role_flag, "3", "--name", std::string(kStandbyNameRoom, ' ')}, -1,
+                            {theirs.get()}, pid) != 0)
             return false;
         int pidfd = pidfdOpen(pid);
         if (pidfd < 0) {
@@ -846,6 +908,7 @@ private:
     std::condition_variable cv_;
     std::string binary_;         // what the standbys run; empty: none wanted
     std::vector<Standby> ready_; // oldest first
+    Standby zygote_;             // forks the standbys; touched by the spawner thread
     bool spawning_ = false;      // the spawner thread is topping up
     bool thread_started_ = false;
 };
@@ -859,24 +922,8 @@ bool assign(const Standby &s, int memfd, int logfd, int64_t t0_ns)
     if (errno)
         nice = 0;
     std::string text = "assign " + std::to_string(t0_ns) + " " + std::to_string(nice);
-    iovec iov{text.data(), text.size()};
     int fds[2] = {memfd, logfd};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof fds)];
-    memset(ctl, 0, sizeof ctl);
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof fds);
-    memcpy(CMSG_DATA(cm), fds, sizeof fds);
-    ssize_t n;
-    do {
-        n = sendmsg(s.fd, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = sendWithFds(s.fd, text.data(), text.size(), fds, 2);
     return n == ssize_t(text.size());
 }
 
@@ -921,12 +968,14 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
     StandbyPool &pool = StandbyPool::get();
     Standby sb;
     pid_t pid = -1;
+    bool is_child = true; // standbys forked by the zygote are not
     FdGuard mine, ctrl_pidfd;
     if (def.name.size() <= kStandbyNameRoom && pool.take(paths.controller_binary, sb)) {
         std::string header = timestamp() + ": starting up (standby controller " + std::to_string(sb.pid) + ")\n";
         (void)!write(logfd.get(), header.data(), header.size());
         if (assign(sb, memfd.get(), logfd.get(), t_spawn * 1000)) {
             pid = sb.pid;
+            is_child = sb.is_child;
             mine = FdGuard(sb.fd);
             ctrl_pidfd = FdGuard(sb.pidfd);
         } else {
@@ -959,14 +1008,18 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
     } refill{pool, paths.controller_binary};
 
     auto reap = [&]() {
-        siginfo_t si{};
-        waitid(P_PID, id_t(pid), &si, WEXITED);
+        if (is_child) {
+            siginfo_t si{};
+            waitid(P_PID, id_t(pid), &si, WEXITED);
+        } else {
+            waitPidfd(ctrl_pidfd.get(), 5000);
+        }
     };
     std::string msg;
     int r = recvMessage(mine.get(), msg, nullptr, 60000);
     if (r != 1) {
         if (r == -2) {
-            kill(pid, SIGKILL);
+            syscall(SYS_pidfd_send_signal, ctrl_pidfd.get(), SIGKILL, nullptr, 0);
             reap();
             removeCgroup(paths.cgroup_root, spec.partition + "/" + spec.cgroup_name);
             unlink((paths.run_dir + "/" + def.name + ".sock").c_str());
@@ -992,7 +1045,7 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
     long initpid = wordAsLong(words, 1);
     std::string cgpath = words.size() > 2 ? words[2] : std::string();
     if (word != "started" || initpid <= 0) {
-        kill(pid, SIGKILL);
+        syscall(SYS_pidfd_send_signal, ctrl_pidfd.get(), SIGKILL, nullptr, 0);
         reap();
         startError(def.name, paths, "unexpected controller reply '" + msg + "'");
     }
@@ -1017,7 +1070,7 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
     mon->paths = paths;
     mon->fd = mine.release();
     mon->ctrl_pidfd = ctrl_pidfd.release();
-    mon->ctrl_is_child = true;
+    mon->ctrl_is_child = is_child;
     mon->ctrl_pid = pid;
     mon->cgroup_path = cgpath;
     mon->on_exit = std::move(on_exit);

@@ -4,6 +4,7 @@
 // Needs root; skips with the reason otherwise.
 #include "driver/cgroup/cgroup.h"
 #include "driver/controller/spec.h"
+#include "driver/fdio.h"
 #include "driver/lxc/container.h"
 #include "driver/lxc/container_spec.h"
 #include "tests/unit/tap.h"
@@ -17,6 +18,7 @@
 #include <libvirt/libvirt.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -256,26 +258,56 @@ std::string cmdlineOf(pid_t pid)
     return c;
 }
 
-// This process's children that are waiting standby controllers.
-std::vector<pid_t> standbyChildren()
+// This process's children (thread by thread).
+std::vector<pid_t> childrenOf(pid_t pid)
 {
     std::vector<pid_t> out;
-    DIR *d = opendir("/proc/self/task");
+    std::string base = "/proc/" + std::to_string(pid) + "/task";
+    DIR *d = opendir(base.c_str());
     while (dirent *e = d ? readdir(d) : nullptr) {
         if (e->d_name[0] == '.')
             continue;
-        std::istringstream in(readFile(std::string("/proc/self/task/") + e->d_name + "/children"));
-        pid_t pid;
-        while (in >> pid) {
-            std::string cmd = cmdlineOf(pid);
-            size_t at = cmd.find(" --name ");
-            if (cmd.find("lxvirt-controller") != std::string::npos && at != std::string::npos &&
-                cmd.find_first_not_of(' ', at + 8) == std::string::npos)
-                out.push_back(pid);
-        }
+        std::istringstream in(readFile(base + "/" + e->d_name + "/children"));
+        pid_t kid;
+        while (in >> kid)
+            out.push_back(kid);
     }
     if (d)
         closedir(d);
+    return out;
+}
+
+bool blankName(const std::string &cmd)
+{
+    size_t at = cmd.find(" --name ");
+    return cmd.find("lxvirt-controller") != std::string::npos && at != std::string::npos &&
+           cmd.find_first_not_of(' ', at + 8) == std::string::npos;
+}
+
+// The zygote controller that forks the standbys (a child of this process).
+std::vector<pid_t> zygotes()
+{
+    std::vector<pid_t> out;
+    for (pid_t pid : childrenOf(getpid())) {
+        std::string cmd = cmdlineOf(pid);
+        if (blankName(cmd) && cmd.find(" --zygote-fd ") != std::string::npos)
+            out.push_back(pid);
+    }
+    return out;
+}
+
+// The waiting standby controllers: the zygote's children (or, when no
+// zygote could start, this process's) whose --name is still blank.
+std::vector<pid_t> standbyChildren()
+{
+    std::vector<pid_t> out, parents = zygotes();
+    parents.push_back(getpid());
+    for (pid_t parent : parents)
+        for (pid_t pid : childrenOf(parent)) {
+            std::string cmd = cmdlineOf(pid);
+            if (blankName(cmd) && (parent != getpid() || cmd.find(" --zygote-fd ") == std::string::npos))
+                out.push_back(pid);
+        }
     return out;
 }
 
@@ -344,6 +376,7 @@ class ContainerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aStartIsHandedToTheStandbyControllerWhichTakesTheDomainsName);
     CPPUNIT_TEST(aDeadStandbyIsReplacedByAFreshController);
     CPPUNIT_TEST(aStandbyExitsWhenTheDaemonsEndClosesOrSendsNonsense);
+    CPPUNIT_TEST(theZygoteForksStandbysAndExitsWhenTheDaemonsEndClosesOrSendsNonsense);
     CPPUNIT_TEST(theChildAStandbyClonedAheadBecomesInit);
     CPPUNIT_TEST(aMountMadeAfterTheStandbyClonedItsChildIsSeenByTheContainer);
     CPPUNIT_TEST_SUITE_END();
@@ -997,8 +1030,13 @@ public:
         std::string blog = readFile(w.paths.log_dir + "/" + b->name + ".log");
         CPPUNIT_ASSERT_MESSAGE(blog, blog.find("standby controller " + std::to_string(ctrl)) != std::string::npos);
         std::string cmd = cmdlineOf(ctrl);
-        CPPUNIT_ASSERT_MESSAGE(cmd, cmd.find("lxvirt-controller --monitor-fd 3 --name " + b->name + " ") !=
+        CPPUNIT_ASSERT_MESSAGE(cmd, cmd.find("lxvirt-controller --zygote-fd 3 --name " + b->name + " ") !=
                                         std::string::npos);
+        // The zygote forked it, and stays for the next ones.
+        std::vector<pid_t> z = zygotes();
+        CPPUNIT_ASSERT_EQUAL(size_t(1), z.size());
+        std::vector<pid_t> zkids = childrenOf(z[0]);
+        CPPUNIT_ASSERT(std::find(zkids.begin(), zkids.end(), ctrl) != zkids.end());
         // ... and the pool is topped up again with a new one.
         CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 2; }));
         std::vector<pid_t> after = standbyChildren();
@@ -1020,9 +1058,11 @@ public:
         std::vector<pid_t> sb = standbyChildren();
         for (pid_t p : sb)
             kill(p, SIGKILL);
-        for (pid_t p : sb)
-            CPPUNIT_ASSERT(waitFor([&] { return readFile("/proc/" + std::to_string(p) + "/stat").find(" Z ") !=
-                                                std::string::npos; }));
+        for (pid_t p : sb) // dead: a zombie, or reaped at once by the zygote
+            CPPUNIT_ASSERT(waitFor([&] {
+                std::string st = readFile("/proc/" + std::to_string(p) + "/stat");
+                return st.empty() || st.find(" Z ") != std::string::npos;
+            }));
         CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b, "after", {"pid"}));
         std::string blog = readFile(w.paths.log_dir + "/" + b->name + ".log");
         CPPUNIT_ASSERT_MESSAGE(blog, blog.find("--name " + b->name + " --spec-fd 3") != std::string::npos);
@@ -1078,6 +1118,64 @@ public:
         }
     }
 
+    void theZygoteForksStandbysAndExitsWhenTheDaemonsEndClosesOrSendsNonsense()
+    {
+        requireWorld();
+        std::string bin = world().paths.controller_binary;
+        for (bool nonsense : {false, true}) {
+            int zv[2];
+            CPPUNIT_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, zv) == 0);
+            pid_t zpid = fork();
+            if (zpid == 0) {
+                dup2(zv[1], 3);
+                execl(bin.c_str(), bin.c_str(), "--zygote-fd", "3", "--name", "                ", (char *)nullptr);
+                _exit(127);
+            }
+            close(zv[1]);
+            // "fork" + the standby's end of its monitor socket -> "pid N" + pidfd.
+            int mv[2];
+            CPPUNIT_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mv) == 0);
+            CPPUNIT_ASSERT(sendWithFds(zv[0], "fork", 4, &mv[1], 1) == 4);
+            close(mv[1]);
+            char buf[32] = {};
+            std::vector<int> got;
+            ssize_t n = recvWithFds(zv[0], buf, sizeof buf - 1, got);
+            CPPUNIT_ASSERT_MESSAGE(buf, n > 4 && strncmp(buf, "pid ", 4) == 0 && got.size() == 1);
+            pid_t sb = atoi(buf + 4);
+            int pidfd = got[0];
+            std::vector<pid_t> zkids = childrenOf(zpid);
+            CPPUNIT_ASSERT(std::find(zkids.begin(), zkids.end(), sb) != zkids.end());
+            // The standby clones its container child ahead, as an exec'd one does.
+            CPPUNIT_ASSERT(waitFor([&] { return !childrenOf(sb).empty(); }));
+            pid_t child = childrenOf(sb)[0];
+            // Its monitor socket closes: it exits and the zygote reaps it.
+            close(mv[0]);
+            pollfd p{pidfd, POLLIN, 0};
+            CPPUNIT_ASSERT_MESSAGE("the standby outlived its socket", poll(&p, 1, 3000) == 1);
+            close(pidfd);
+            CPPUNIT_ASSERT(waitFor([&] { return !exists("/proc/" + std::to_string(sb)); }, 3000));
+            CPPUNIT_ASSERT(waitFor([&] { return !exists("/proc/" + std::to_string(child)); }, 3000));
+            if (nonsense)
+                CPPUNIT_ASSERT(send(zv[0], "hello", 5, 0) == 5);
+            else
+                close(zv[0]);
+            int status = -1;
+            bool gone = false;
+            for (int i = 0; i < 2000 && !gone; ++i) {
+                gone = waitpid(zpid, &status, WNOHANG) == zpid;
+                if (!gone)
+                    usleep(1000);
+            }
+            if (!gone) {
+                kill(zpid, SIGKILL);
+                waitpid(zpid, &status, 0);
+            }
+            if (nonsense)
+                close(zv[0]);
+            CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", gone && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+    }
+
     void theChildAStandbyClonedAheadBecomesInit()
     {
         requireWorld();
@@ -1108,6 +1206,10 @@ public:
         mkdir(priv.c_str(), 0755);
         CPPUNIT_ASSERT(run("mount -t tmpfs pfmnt " + priv + " && mount --make-private " + priv + " && mkdir " + src) ==
                        0);
+        struct Unmount { // whatever the outcome, nothing stays mounted
+            std::string src, priv;
+            ~Unmount() { umount2(src.c_str(), MNT_DETACH), umount2(priv.c_str(), MNT_DETACH); }
+        } unmount{src, priv};
         iterate(400); // the standbys renew their children once the table is quiet
         CPPUNIT_ASSERT(waitFor([] { return preforkedChildren().size() == 2; }));
         std::set<pid_t> before = preforkedChildren();
