@@ -99,6 +99,7 @@ allowed("virtd_lxc_exec_t is an entry point of virtd_lxc_t", "virtd_lxc_t", "vir
 allowed("virtd_lxc_t may set its exec label (setexeccon for the init)", "virtd_lxc_t", "virtd_lxc_t", "process", "setexec")
 allowed("virtd_lxc_t may execute the container's init (svirt_sandbox_file_t)", "virtd_lxc_t", "svirt_sandbox_file_t", "file", "execute")
 allowed("svirt_lxc_net_t may inherit the controller's fds", "svirt_lxc_net_t", "virtd_lxc_t", "fd", "use")
+allowed("lxvirtd may receive the pidfds the zygote controller sends", "virtd_t", "virtd_lxc_t", "fd", "use")
 denied("virtd_lxc_t starts no container domain by file type (only by setexeccon)", "virtd_lxc_t", "svirt_sandbox_file_t", "file", "execute_no_trans")
 mcs_cats = [str(t) for t in policy.lookup_typeattr("mcssetcats").expand()] if any(
     str(a) == "mcssetcats" for a in policy.typeattributes()) else None

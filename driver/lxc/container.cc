@@ -834,17 +834,27 @@ private:
     // Runs on the spawner thread only (drop() waits for it to be idle).
     bool spawn(const std::string &binary, Standby &s)
     {
+        if (zygote_binary_ != binary) {
+            zygote_binary_ = binary;
+            zygote_failures_ = 0;
+        }
         if (zygote_.pidfd >= 0 && (zygote_.binary != binary || waitPidfd(zygote_.pidfd, 0)))
             discard(zygote_);
-        if (zygote_.pidfd < 0) {
-            // The zygote is an ordinary controller process that forks the
-            // standbys; without one (it cannot start) they are exec'd.
-            if (!exec(binary, "--zygote-fd", zygote_))
-                return exec(binary, "--monitor-fd", s);
+        // The zygote is an ordinary controller process that forks the
+        // standbys. One that keeps failing (a policy that does not let the
+        // pidfd through, say) is given up: the standbys are exec'd then.
+        if (zygote_failures_ < kZygoteTries) {
+            if (zygote_.pidfd >= 0 || exec(binary, "--zygote-fd", zygote_)) {
+                if (forkFromZygote(s)) {
+                    zygote_failures_ = 0;
+                    return true;
+                }
+                discard(zygote_);
+            }
+            if (++zygote_failures_ == kZygoteTries)
+                g_message("lxvirt: the zygote controller failed %d times: standby controllers are exec'd from now on",
+                          kZygoteTries);
         }
-        if (forkFromZygote(s))
-            return true;
-        discard(zygote_);
         return exec(binary, "--monitor-fd", s);
     }
 
@@ -908,7 +918,11 @@ private:
     std::condition_variable cv_;
     std::string binary_;         // what the standbys run; empty: none wanted
     std::vector<Standby> ready_; // oldest first
-    Standby zygote_;             // forks the standbys; touched by the spawner thread
+    // Touched by the spawner thread only.
+    static constexpr int kZygoteTries = 3;
+    Standby zygote_;             // forks the standbys
+    std::string zygote_binary_;  // what zygote_failures_ counts for
+    int zygote_failures_ = 0;    // in a row
     bool spawning_ = false;      // the spawner thread is topping up
     bool thread_started_ = false;
 };

@@ -309,6 +309,41 @@ int harness(const std::string &self, const std::string &controller, const std::s
     return 1;
 }
 
+std::string parentOf(const std::string &pid)
+{
+    std::string st = readFile("/proc/" + pid + "/status");
+    size_t at = st.find("PPid:\t");
+    return at == std::string::npos ? "" : st.substr(at + 6, st.find('\n', at) - at - 6);
+}
+
+bool isZygote(const std::string &pid)
+{
+    std::string cmd = readFile("/proc/" + pid + "/cmdline");
+    return cmd.find("lxvirt-controller") != std::string::npos &&
+           cmd.find(std::string("\0--zygote-fd\0", 13)) != std::string::npos;
+}
+
+// A waiting standby (blank --name) whose parent is the zygote.
+bool zygoteStandbyReady()
+{
+    DIR *d = opendir("/proc");
+    bool found = false;
+    while (dirent *e = d ? readdir(d) : nullptr) {
+        if (!isdigit(static_cast<unsigned char>(e->d_name[0])))
+            continue;
+        std::string cmd = readFile(std::string("/proc/") + e->d_name + "/cmdline");
+        size_t at = cmd.find(std::string("\0--name\0 ", 9));
+        if (cmd.find("lxvirt-controller") != std::string::npos && at != std::string::npos &&
+            isZygote(parentOf(e->d_name)) && !isZygote(e->d_name)) {
+            found = true;
+            break;
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 // The pid of `lxvirt-controller --name NAME`, 0 if none.
 pid_t findController(const std::string &name)
 {
@@ -497,6 +532,10 @@ int main(int argc, char **argv)
         showLog("svirt-a");
         return finish(1);
     }
+    // B's start is to be handed to a standby forked by the zygote: wait
+    // (briefly) until the pool has one.
+    for (int i = 0; i < 200 && !zygoteStandbyReady(); ++i)
+        usleep(10000);
     try {
         drv->create(b, 0);
         check(true, "container B starts");
@@ -543,6 +582,11 @@ int main(int argc, char **argv)
                 conB = readFile("/proc/" + std::to_string(ctlB) + "/attr/current");
     check(typeOf(conA) == "virtd_lxc_t" && conA.rfind("system_u:system_r:", 0) == 0 && conB == conA,
           "both controllers run as virtd_lxc_t (virtd_t exec'd virtd_lxc_exec_t)", conA + " / " + conB);
+    std::string zyg = parentOf(std::to_string(ctlB));
+    check(isZygote(zyg) && readFile("/proc/" + zyg + "/attr/current") == conA &&
+              parentOf(zyg) == std::to_string(getpid()),
+          "B's controller was forked by the zygote controller (virtd_lxc_t, our child), whose pidfd lxvirtd received",
+          "parent " + zyg + ": " + readFile("/proc/" + zyg + "/cmdline"));
     check(typeOf(readFile("/proc/" + initA + "/attr/current")) == "svirt_lxc_net_t" &&
               readFile("/proc/" + initA + "/status").find("PPid:\t" + std::to_string(ctlA) + "\n") != std::string::npos,
           "A's init is the controller's child, in svirt_lxc_net_t (virtd_lxc_t -> svirt_lxc_net_t)");
