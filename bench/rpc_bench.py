@@ -149,6 +149,18 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_ms(pid):
+    """CPU time all threads of pid have used so far (schedstat, ns precision)."""
+    total = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e6
+
+
 def smaps_kib(pid):
     """Resident KiB per mapping ("libc.so.6 r-xp", "[anon] rw-p" ...), from /proc/PID/smaps."""
     out, name = {}, None
@@ -447,9 +459,12 @@ def measure_shared(running, a):
     part), and dom.info() in 0.5 s slices taking turns, 3 s per daemon."""
     lst = {id(x[0]): [] for x in running}
     uri = {id(x[0]): [] for x in running}
+    cpu = {id(x[0]): [] for x in running}
     for _ in range(a.n):
         for d, _c, _doms, _R in running:
+            c0 = cpu_ms(d.pid)
             lst[id(d)] += virsh_ms(d.uri, "list", "--all", n=1)
+            cpu[id(d)].append(cpu_ms(d.pid) - c0)
             uri[id(d)] += virsh_ms(d.uri, "uri", n=1)
     ops = {id(x[0]): 0 for x in running}
     spent = {id(x[0]): 0.0 for x in running}
@@ -464,6 +479,7 @@ def measure_shared(running, a):
     for d, _c, _doms, R in running:
         R["list_ms"] = med(lst[id(d)])
         R["list_net_ms"] = med([x - y for x, y in zip(lst[id(d)], uri[id(d)])])
+        R["list_cpu_ms"] = med(cpu[id(d)])
         R["info_ops"] = ops[id(d)] / spent[id(d)]
 
 
@@ -480,6 +496,7 @@ ROWS = [
     ("running domains", "running", "", "{}"),
     ("virsh list --all, {many} running", "list_ms", "ms", "{:.1f}"),
     ("... minus virsh uri (the daemon's part)", "list_net_ms", "ms", "{:.1f}"),
+    ("... CPU the daemon used for it", "list_cpu_ms", "ms", "{:.2f}"),
     ("dom.info() over {many} domains", "info_ops", "ops/s", "{:.0f}"),
     ("daemon RSS, {many} running", "rss_kib", "KiB", "{}"),
     ("idle connections held ({idle} opened)", "idle_held", "", "{}"),
@@ -517,6 +534,10 @@ def report(lx, pv, peer_reason, a):
         if pv["list_net_ms"] > 0:
             net += f" = {lx['list_net_ms'] / pv['list_net_ms']:.2f}x"
     print(net)
+    cpu = f"  ... of which the daemon's CPU: {lx['list_cpu_ms']:.2f} ms"
+    if pv is not None:
+        cpu += f" vs libvirt {pv['list_cpu_ms']:.2f} ms"
+    print(cpu + " (the rest is virsh's own client side and the wake-ups between)")
     if pv is not None:
         r = lx["info_ops"] / pv["info_ops"]
         print(f"  dom.info() >= 3x libvirt: {lx['info_ops']:.0f} vs {pv['info_ops']:.0f} ops/s = {r:.2f}x -> "
