@@ -100,7 +100,7 @@ int lookup(const char *file, const char *name, unsigned &id, unsigned &gid)
 
 // Straight syscalls rather than libcap-ng's capng_apply(), which re-reads
 // /proc/PID/status three times per call (a third of this step's time); the
-// controller still uses libcap-ng to learn the host's last capability.
+// controller still uses libcap-ng for the capability names of the XML.
 // Dropping a capability from permitted and inheritable also clears it from
 // the ambient set (kernel rule), so that needs no call of its own.
 void dropCaps(Child &c)

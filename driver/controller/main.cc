@@ -16,6 +16,7 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/loop.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -70,54 +72,23 @@ void logLine(const std::string &s)
     (void)!write(2, line.data(), line.size());
 }
 
-const char *capNames[] = {"chown",
-                          "dac_override",
-                          "dac_read_search",
-                          "fowner",
-                          "fsetid",
-                          "kill",
-                          "setgid",
-                          "setuid",
-                          "setpcap",
-                          "linux_immutable",
-                          "net_bind_service",
-                          "net_broadcast",
-                          "net_admin",
-                          "net_raw",
-                          "ipc_lock",
-                          "ipc_owner",
-                          "sys_module",
-                          "sys_rawio",
-                          "sys_chroot",
-                          "sys_ptrace",
-                          "sys_pacct",
-                          "sys_admin",
-                          "sys_boot",
-                          "sys_nice",
-                          "sys_resource",
-                          "sys_time",
-                          "sys_tty_config",
-                          "mknod",
-                          "lease",
-                          "audit_write",
-                          "audit_control",
-                          "setfcap",
-                          "mac_override",
-                          "mac_admin",
-                          "syslog",
-                          "wake_alarm",
-                          "block_suspend",
-                          "audit_read",
-                          "perfmon",
-                          "bpf",
-                          "checkpoint_restore"};
-
+// The capability named in the XML (libvirt's names: "sys_admin"), -1 if
+// there is no such capability.
 int capNumber(const std::string &name)
 {
-    for (size_t i = 0; i < sizeof capNames / sizeof *capNames; ++i)
-        if (name == capNames[i])
-            return int(i);
-    return -1;
+    return capng_name_to_capability(name.c_str());
+}
+
+// The host kernel's highest capability number, read once; a standby warms
+// it before it is assigned a domain.
+int hostLastCap()
+{
+    static int last = [] {
+        std::string v = readWholeFile("/proc/sys/kernel/cap_last_cap");
+        int n = v.empty() ? -1 : atoi(v.c_str());
+        return n > 0 && n < 64 ? n : int(CAP_LAST_CAP);
+    }();
+    return last;
 }
 
 // libvirt's default policy: drop sys_module, sys_time, mknod, audit_control
@@ -126,7 +97,7 @@ int capNumber(const std::string &name)
 // too); deny = drop all but "on"; allow = drop only "off".
 uint64_t capDropMask(const Spec &s)
 {
-    int last = capng_get_caps_process() == 0 ? CAP_LAST_CAP : 40;
+    int last = hostLastCap();
     uint64_t all = last >= 63 ? ~uint64_t(0) : ((uint64_t(1) << (last + 1)) - 1);
     uint64_t drop = 0;
     if (s.cap_policy == "deny")
@@ -139,7 +110,7 @@ uint64_t capDropMask(const Spec &s)
         std::string name = t.substr(0, eq);
         bool on = eq != std::string::npos && t.substr(eq + 1) == "on";
         int n = capNumber(name);
-        if (n < 0)
+        if (n < 0 || n > last)
             startFail(EINVAL, "capabilities", name);
         if (on)
             drop &= ~(uint64_t(1) << n);
@@ -601,8 +572,11 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
     int64_t tprep = nowNs();
     tm.add("setup", tmain, tprep);
 
-    // Everything the child needs, allocated before clone().
-    std::vector<std::string> fstypes_s = blockFsTypes();
+    // Everything the child needs, allocated before clone(). The file system
+    // types a block device may hold are only needed when there is one.
+    bool any_block = std::any_of(s.filesystems.begin(), s.filesystems.end(),
+                                 [](const FsSpec &f) { return f.kind == FsKind::Block || f.kind == FsKind::File; });
+    std::vector<std::string> fstypes_s = any_block ? blockFsTypes() : std::vector<std::string>();
     std::vector<const char *> fstypes;
     for (auto &t : fstypes_s)
         fstypes.push_back(t.c_str());
@@ -1193,6 +1167,8 @@ int main(int argc, char **argv)
     // container's lifetime.
     if (chdir("/") < 0)
         return 1;
+    if (is_zygote || standby)
+        hostLastCap(); // once, ahead of any start
     if (is_zygote) {
         fcntl(zygote_fd, F_SETFD, FD_CLOEXEC);
         monitor_fd = zygote(zygote_fd);
