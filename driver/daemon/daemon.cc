@@ -133,7 +133,7 @@ ServerConfig serverConfig(GKeyFile* conf)
     c.keepalive_interval = confInt(conf, "daemon", "keepalive_interval", 5);
     c.keepalive_count = confInt(conf, "daemon", "keepalive_count", 5);
     c.inline_queries = confBool(conf, "daemon", "inline_queries", true);
-    c.busy_poll_us = std::clamp(confInt(conf, "daemon", "busy_poll_us", 100), 0, 10000);
+    c.busy_poll_us = std::clamp(confInt(conf, "daemon", "busy_poll_us", 50), 0, 10000);
     return c;
 }
 

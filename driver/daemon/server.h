@@ -22,7 +22,7 @@ struct ServerConfig {
     int keepalive_interval = 5;       // seconds; <= 0 disables our pings
     int keepalive_count = 5;
     bool inline_queries = true;       // cheap reads on an idle domain skip the pool
-    int busy_poll_us = 100;           // main loop polls without sleeping this long after busy traffic
+    int busy_poll_us = 50;            // main loop polls without sleeping this long after busy traffic
 };
 
 class Server {

@@ -143,7 +143,7 @@ def cpu_ticks(pid):
 
 
 def test_busy_polling_stops_when_the_calls_stop():
-    # busy_poll_us (default 100): the main loop polls without sleeping only
+    # busy_poll_us (default 50): the main loop polls without sleeping only
     # while calls come back to back; afterwards an idle daemon sleeps.
     for conf in ("", "[daemon]\nbusy_poll_us=0\n", "[daemon]\nbusy_poll_us=10000\n"):
         d = Daemon(conf)
