@@ -1,6 +1,7 @@
 // The container's /dev: a small tmpfs with the nodes the device cgroup
 // allows, a private devpts instance, and the console ptys allocated in it.
 #include "driver/container/child_util.h"
+#include "driver/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,20 +46,7 @@ void sendConsoles(Child &c, const int *fds, unsigned n)
 {
     c.msg.type = MsgType::Consoles;
     c.msg.nfds = int(n);
-    iovec iov{&c.msg, sizeof c.msg};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxConsoles)];
-    memset(ctl, 0, sizeof ctl);
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-    cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-    memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-    if (sendmsg(c.cfg->sync_fd, &mh, MSG_NOSIGNAL) < 0)
+    if (sendWithFds(c.cfg->sync_fd, &c.msg, sizeof c.msg, fds, n) < 0)
         fail(c, Step::Console, errno, "send console");
 }
 

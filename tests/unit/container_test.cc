@@ -311,6 +311,50 @@ std::vector<pid_t> standbyChildren()
     return out;
 }
 
+// Runs the controller in a role of its own ("--monitor-fd" for a standby,
+// "--zygote-fd" for the zygote) with blank --name padding; `ours` gets this
+// side of its socket.
+pid_t spawnControllerAs(const std::string &bin, const char *role_flag, int &ours)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(sv[1], 3);
+        execl(bin.c_str(), bin.c_str(), role_flag, "3", "--name", "                ", (char *)nullptr);
+        _exit(127);
+    }
+    close(sv[1]);
+    ours = sv[0];
+    return pid;
+}
+
+// Closes our end of a controller's socket (or, with `nonsense`, sends it
+// something it does not expect) and waits up to 2 s for that child of ours
+// to exit by itself: true if it exited with status 0. Killed otherwise.
+bool exitsCleanlyOnEofOrNonsense(pid_t pid, int ours, bool nonsense)
+{
+    if (!nonsense)
+        close(ours);
+    else if (send(ours, "hello", 5, 0) != 5)
+        return false;
+    int status = -1;
+    bool gone = false;
+    for (int i = 0; i < 2000 && !gone; ++i) {
+        gone = waitpid(pid, &status, WNOHANG) == pid;
+        if (!gone)
+            usleep(1000);
+    }
+    if (!gone) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    if (nonsense)
+        close(ours);
+    return gone && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 // The container children the standby controllers cloned ahead of need.
 std::set<pid_t> preforkedChildren()
 {
@@ -1077,15 +1121,9 @@ public:
         requireWorld();
         std::string bin = world().paths.controller_binary;
         for (bool nonsense : {false, true}) {
-            int sv[2];
-            CPPUNIT_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-            pid_t pid = fork();
-            if (pid == 0) {
-                dup2(sv[1], 3);
-                execl(bin.c_str(), bin.c_str(), "--monitor-fd", "3", "--name", "                ", (char *)nullptr);
-                _exit(127);
-            }
-            close(sv[1]);
+            int ours = -1;
+            pid_t pid = spawnControllerAs(bin, "--monitor-fd", ours);
+            CPPUNIT_ASSERT(pid > 0);
             // It clones its container child ahead of need.
             std::string kids;
             CPPUNIT_ASSERT(waitFor([&] {
@@ -1093,25 +1131,7 @@ public:
                 return !kids.empty();
             }));
             pid_t child = atoi(kids.c_str());
-            if (nonsense)
-                CPPUNIT_ASSERT(send(sv[0], "hello", 5, 0) == 5);
-            else
-                close(sv[0]);
-            bool gone = false;
-            int status = -1;
-            for (int i = 0; i < 2000 && !gone; ++i) {
-                gone = waitpid(pid, &status, WNOHANG) == pid;
-                if (!gone)
-                    usleep(1000);
-            }
-            if (!gone) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
-            }
-            if (nonsense)
-                close(sv[0]);
-            CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", gone);
-            CPPUNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", exitsCleanlyOnEofOrNonsense(pid, ours, nonsense));
             // ... and that child goes with it (no orphan left holding namespaces).
             CPPUNIT_ASSERT_MESSAGE("the standby's child outlived it",
                                    waitFor([&] { return !exists("/proc/" + std::to_string(child)); }, 3000));
@@ -1123,23 +1143,17 @@ public:
         requireWorld();
         std::string bin = world().paths.controller_binary;
         for (bool nonsense : {false, true}) {
-            int zv[2];
-            CPPUNIT_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, zv) == 0);
-            pid_t zpid = fork();
-            if (zpid == 0) {
-                dup2(zv[1], 3);
-                execl(bin.c_str(), bin.c_str(), "--zygote-fd", "3", "--name", "                ", (char *)nullptr);
-                _exit(127);
-            }
-            close(zv[1]);
+            int zfd = -1;
+            pid_t zpid = spawnControllerAs(bin, "--zygote-fd", zfd);
+            CPPUNIT_ASSERT(zpid > 0);
             // "fork" + the standby's end of its monitor socket -> "pid N" + pidfd.
             int mv[2];
             CPPUNIT_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mv) == 0);
-            CPPUNIT_ASSERT(sendWithFds(zv[0], "fork", 4, &mv[1], 1) == 4);
+            CPPUNIT_ASSERT(sendWithFds(zfd, "fork", 4, &mv[1], 1) == 4);
             close(mv[1]);
             char buf[32] = {};
             std::vector<int> got;
-            ssize_t n = recvWithFds(zv[0], buf, sizeof buf - 1, got);
+            ssize_t n = recvWithFds(zfd, buf, sizeof buf - 1, got);
             CPPUNIT_ASSERT_MESSAGE(buf, n > 4 && strncmp(buf, "pid ", 4) == 0 && got.size() == 1);
             pid_t sb = atoi(buf + 4);
             int pidfd = got[0];
@@ -1155,24 +1169,7 @@ public:
             close(pidfd);
             CPPUNIT_ASSERT(waitFor([&] { return !exists("/proc/" + std::to_string(sb)); }, 3000));
             CPPUNIT_ASSERT(waitFor([&] { return !exists("/proc/" + std::to_string(child)); }, 3000));
-            if (nonsense)
-                CPPUNIT_ASSERT(send(zv[0], "hello", 5, 0) == 5);
-            else
-                close(zv[0]);
-            int status = -1;
-            bool gone = false;
-            for (int i = 0; i < 2000 && !gone; ++i) {
-                gone = waitpid(zpid, &status, WNOHANG) == zpid;
-                if (!gone)
-                    usleep(1000);
-            }
-            if (!gone) {
-                kill(zpid, SIGKILL);
-                waitpid(zpid, &status, 0);
-            }
-            if (nonsense)
-                close(zv[0]);
-            CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", gone && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", exitsCleanlyOnEofOrNonsense(zpid, zfd, nonsense));
         }
     }
 
