@@ -419,6 +419,7 @@ class ContainerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(startAndDestroyLatencyAndControllerPss);
     CPPUNIT_TEST(aStartIsHandedToTheStandbyControllerWhichTakesTheDomainsName);
     CPPUNIT_TEST(aDeadStandbyIsReplacedByAFreshController);
+    CPPUNIT_TEST(aDeadZygoteIsReplacedAndItsStandbysStillServe);
     CPPUNIT_TEST(aStandbyExitsWhenTheDaemonsEndClosesOrSendsNonsense);
     CPPUNIT_TEST(theZygoteForksStandbysAndExitsWhenTheDaemonsEndClosesOrSendsNonsense);
     CPPUNIT_TEST(theChildAStandbyClonedAheadBecomesInit);
@@ -1113,6 +1114,25 @@ public:
         // The dead ones were reaped, live ones took their place.
         for (pid_t p : sb)
             CPPUNIT_ASSERT(!exists("/proc/" + std::to_string(p)));
+        CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 2; }));
+    }
+
+    void aDeadZygoteIsReplacedAndItsStandbysStillServe()
+    {
+        requireWorld();
+        std::unique_ptr<Box> a, b, c;
+        ask(a, "zprime", {"pid"});
+        CPPUNIT_ASSERT(waitFor([] { return zygotes().size() == 1 && standbyChildren().size() == 2; }));
+        pid_t z = zygotes()[0];
+        std::vector<pid_t> sb = standbyChildren();
+        kill(z, SIGKILL);
+        // Its standbys (now orphans) still take starts: they hold their own
+        // sockets to us; each start then has a new zygote fork a successor.
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(b, "zafter", {"pid"}));
+        CPPUNIT_ASSERT(std::find(sb.begin(), sb.end(), b->c->runState().controller_pid) != sb.end());
+        CPPUNIT_ASSERT(waitFor([&] { return zygotes().size() == 1 && zygotes()[0] != z; }));
+        CPPUNIT_ASSERT(!exists("/proc/" + std::to_string(z))); // reaped
+        CPPUNIT_ASSERT_EQUAL(std::string("1\n"), ask(c, "zthird", {"pid"}));
         CPPUNIT_ASSERT(waitFor([] { return standbyChildren().size() == 2; }));
     }
 
