@@ -28,6 +28,12 @@ lxvirtd_LDADD = $(LXVIRTD_BASE_LIBS) $(LXVIRTD_STUB_LIB) \
 	$(GLIB_LIBS) $(LIBXML_LIBS) $(SELINUX_LIBS) $(CAPNG_LIBS) $(LIBNL_LIBS) $(DEVMAPPER_LIBS) -lpthread
 lxvirtd_DEPENDENCIES = $(LXVIRTD_BASE_LIBS) $(LXVIRTD_STUB_LIB) $(LXVIRTD_AREA_LIBS)
 
+check_PROGRAMS += tests/unit/worker_pool_test
+tests_unit_worker_pool_test_SOURCES = tests/unit/worker_pool_test.cc
+tests_unit_worker_pool_test_CXXFLAGS = $(TEST_CXXFLAGS)
+tests_unit_worker_pool_test_LDADD = driver/daemon/libdaemon.a $(TEST_LIBS) -lpthread
+TESTS += tests/unit/worker_pool_test
+
 # The same server over the in-memory test driver.
 check_PROGRAMS += tests/interop/fake-lxvirtd
 tests_interop_fake_lxvirtd_SOURCES = tests/interop/fake_lxvirtd_main.cc \

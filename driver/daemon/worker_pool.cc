@@ -15,10 +15,13 @@ WorkerPool::~WorkerPool()
         t.join();
 }
 
+// A waiting thread that was notified counts in waiting_ until it has the
+// lock again, so it may already be claimed by an earlier task: a new thread
+// is needed whenever more tasks are ready than threads wait for them.
 void WorkerPool::pushReady(Task t)
 {
     ready_.push_back(std::move(t));
-    if (waiting_ == 0 && threads_.size() < max_threads_)
+    if (ready_.size() > waiting_ && threads_.size() < max_threads_)
         threads_.emplace_back([this] { run(); });
     else
         cv_.notify_one();
