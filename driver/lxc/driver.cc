@@ -710,6 +710,30 @@ private:
             saveLiveLocked(obj);
         }
     }
+    // The shape of every change of tunables (memtune, schedinfo, blkiotune):
+    // one job on the domain, the definitions the flags select, `check` of
+    // them under the lock, then a copy of each to change (the live one
+    // together with its cgroup) and one commit of both.
+    template <typename Check, typename Live, typename Config>
+    void changeTunables(const DomainRef &dom, unsigned flags, Check &&check, Live &&applyLive,
+                        Config &&applyConfig)
+    {
+        ObjPtr obj = objFor(dom);
+        auto job = beginJob(obj, dom);
+        std::unique_lock<std::mutex> lk(obj->mu);
+        Targets t = targetsLocked(*obj, flags);
+        check(*obj);
+        std::shared_ptr<DomainDef> live, persistent;
+        if (t.live) {
+            live = std::make_shared<DomainDef>(*t.liveDef);
+            applyLive(*live, t.container->cgroup());
+        }
+        if (t.config) {
+            persistent = std::make_shared<DomainDef>(*t.persistentDef);
+            applyConfig(*persistent);
+        }
+        commitLocked(*obj, live, persistent);
+    }
     std::shared_ptr<Container> activeContainer(const ObjPtr &obj)
     {
         std::lock_guard<std::mutex> lk(obj->mu);
@@ -1628,63 +1652,56 @@ void LxcDriver::setMemoryParameters(const DomainRef &dom, const TypedParams &par
         else
             swap = v;
     }
-    ObjPtr obj = objFor(dom);
-    auto job = beginJob(obj, dom);
-    std::unique_lock<std::mutex> lk(obj->mu);
-    Targets t = targetsLocked(*obj, flags);
-
-    // Swap hard limit must be greater than hard limit (compared against the
-    // current definition, as libvirt does).
-    if (hard || swap) {
-        uint64_t mem_limit = hard ? *hard : obj->def->mem_hard_limit_kib.value_or(kMemUnlimited);
-        uint64_t swap_limit = swap ? *swap : obj->def->mem_swap_hard_limit_kib.value_or(kMemUnlimited);
-        if (mem_limit > swap_limit)
-            throw lxcError(VIR_ERR_INVALID_ARG,
-                           "memory hard_limit tunable value must be lower than or equal to swap_hard_limit");
-    }
     auto asOpt = [](uint64_t v) -> std::optional<uint64_t> {
         if (v >= kMemUnlimited)
             return std::nullopt;
         return v;
     };
     auto cg = [](uint64_t v) -> uint64_t { return v >= kMemUnlimited ? 0 : v; };
-
-    std::shared_ptr<DomainDef> live, persistent;
-    if (t.live) {
-        live = std::make_shared<DomainDef>(*t.liveDef);
-        cgroup::Cgroup &c = t.container->cgroup();
-        if (soft) {
-            c.setMemorySoftLimit(cg(*soft));
-            live->mem_soft_limit_kib = asOpt(*soft);
-        }
-        // Lower the hard limit before the swap limit, raise it after, so the
-        // kernel never sees memory > memory+swap.
-        uint64_t cur_hard = live->mem_hard_limit_kib.value_or(kMemUnlimited);
-        bool hard_done = false;
-        if (hard && cur_hard > *hard) {
-            c.setMemoryHardLimit(cg(*hard));
-            live->mem_hard_limit_kib = asOpt(*hard);
-            hard_done = true;
-        }
-        if (swap) {
-            c.setMemorySwapHardLimit(cg(*swap));
-            live->mem_swap_hard_limit_kib = asOpt(*swap);
-        }
-        if (hard && !hard_done) {
-            c.setMemoryHardLimit(cg(*hard));
-            live->mem_hard_limit_kib = asOpt(*hard);
-        }
-    }
-    if (t.config) {
-        persistent = std::make_shared<DomainDef>(*t.persistentDef);
-        if (soft)
-            persistent->mem_soft_limit_kib = asOpt(*soft);
-        if (hard)
-            persistent->mem_hard_limit_kib = asOpt(*hard);
-        if (swap)
-            persistent->mem_swap_hard_limit_kib = asOpt(*swap);
-    }
-    commitLocked(*obj, live, persistent);
+    changeTunables(
+        dom, flags,
+        [&](const DomainObj &obj) {
+            // Swap hard limit must be greater than hard limit (compared
+            // against the current definition, as libvirt does).
+            if (!hard && !swap)
+                return;
+            uint64_t mem_limit = hard ? *hard : obj.def->mem_hard_limit_kib.value_or(kMemUnlimited);
+            uint64_t swap_limit = swap ? *swap : obj.def->mem_swap_hard_limit_kib.value_or(kMemUnlimited);
+            if (mem_limit > swap_limit)
+                throw lxcError(VIR_ERR_INVALID_ARG,
+                               "memory hard_limit tunable value must be lower than or equal to swap_hard_limit");
+        },
+        [&](DomainDef &live, cgroup::Cgroup &c) {
+            if (soft) {
+                c.setMemorySoftLimit(cg(*soft));
+                live.mem_soft_limit_kib = asOpt(*soft);
+            }
+            // Lower the hard limit before the swap limit, raise it after, so
+            // the kernel never sees memory > memory+swap.
+            uint64_t cur_hard = live.mem_hard_limit_kib.value_or(kMemUnlimited);
+            bool hard_done = false;
+            if (hard && cur_hard > *hard) {
+                c.setMemoryHardLimit(cg(*hard));
+                live.mem_hard_limit_kib = asOpt(*hard);
+                hard_done = true;
+            }
+            if (swap) {
+                c.setMemorySwapHardLimit(cg(*swap));
+                live.mem_swap_hard_limit_kib = asOpt(*swap);
+            }
+            if (hard && !hard_done) {
+                c.setMemoryHardLimit(cg(*hard));
+                live.mem_hard_limit_kib = asOpt(*hard);
+            }
+        },
+        [&](DomainDef &persistent) {
+            if (soft)
+                persistent.mem_soft_limit_kib = asOpt(*soft);
+            if (hard)
+                persistent.mem_hard_limit_kib = asOpt(*hard);
+            if (swap)
+                persistent.mem_swap_hard_limit_kib = asOpt(*swap);
+        });
 }
 
 std::pair<std::string, int> LxcDriver::getSchedulerType(const DomainRef &dom)
@@ -1748,44 +1765,37 @@ void LxcDriver::setSchedulerParameters(const DomainRef &dom, const TypedParams &
         throw lxcError(VIR_ERR_INVALID_ARG, "cfs_quota '" + std::to_string(*quota) + "' must be in range (" +
                                                 std::to_string(kCfsQuotaMin) + ", " +
                                                 std::to_string(kCfsQuotaMax) + ")");
-    ObjPtr obj = objFor(dom);
-    auto job = beginJob(obj, dom);
-    std::unique_lock<std::mutex> lk(obj->mu);
-    Targets t = targetsLocked(*obj, flags);
-    std::shared_ptr<DomainDef> live, persistent;
-    if (t.live) {
-        live = std::make_shared<DomainDef>(*t.liveDef);
-        cgroup::Cgroup &c = t.container->cgroup();
-        if (shares) {
-            c.setCpuShares(*shares);
-            live->cpu_shares = *shares;
-        }
-        if ((period && *period) || (quota && *quota)) {
-            if (period && *period)
-                live->cpu_period = *period;
-            if (quota && *quota)
-                live->cpu_quota = *quota < 0 ? -1 : *quota;
-            c.setCpuPeriodQuota(live->cpu_period.value_or(100000), live->cpu_quota.value_or(-1));
-        }
-    }
-    if (t.config) {
-        persistent = std::make_shared<DomainDef>(*t.persistentDef);
-        if (shares)
-            persistent->cpu_shares = *shares;
-        if (period) {
-            if (*period)
-                persistent->cpu_period = *period;
-            else
-                persistent->cpu_period.reset();
-        }
-        if (quota) {
-            if (*quota)
-                persistent->cpu_quota = *quota;
-            else
-                persistent->cpu_quota.reset();
-        }
-    }
-    commitLocked(*obj, live, persistent);
+    changeTunables(
+        dom, flags, [](const DomainObj &) {},
+        [&](DomainDef &live, cgroup::Cgroup &c) {
+            if (shares) {
+                c.setCpuShares(*shares);
+                live.cpu_shares = *shares;
+            }
+            if ((period && *period) || (quota && *quota)) {
+                if (period && *period)
+                    live.cpu_period = *period;
+                if (quota && *quota)
+                    live.cpu_quota = *quota < 0 ? -1 : *quota;
+                c.setCpuPeriodQuota(live.cpu_period.value_or(100000), live.cpu_quota.value_or(-1));
+            }
+        },
+        [&](DomainDef &persistent) {
+            if (shares)
+                persistent.cpu_shares = *shares;
+            if (period) {
+                if (*period)
+                    persistent.cpu_period = *period;
+                else
+                    persistent.cpu_period.reset();
+            }
+            if (quota) {
+                if (*quota)
+                    persistent.cpu_quota = *quota;
+                else
+                    persistent.cpu_quota.reset();
+            }
+        });
 }
 
 namespace blkio {
@@ -1914,48 +1924,41 @@ void LxcDriver::setBlkioParameters(const DomainRef &dom, const TypedParams &para
         }
     }
 
-    ObjPtr obj = objFor(dom);
-    auto job = beginJob(obj, dom);
-    std::unique_lock<std::mutex> lk(obj->mu);
-    Targets t = targetsLocked(*obj, flags);
-    std::shared_ptr<DomainDef> live, persistent;
-    if (t.live) {
-        live = std::make_shared<DomainDef>(*t.liveDef);
-        cgroup::Cgroup &c = t.container->cgroup();
-        if (weight) {
-            c.setBlkioWeight(*weight);
-            live->blkio_weight = *weight;
-        }
-        for (const auto &[which, list] : devices) {
-            for (const auto &[path, v] : list) {
-                std::string mm = blockMajMin(path);
-                if (which == 0) {
-                    c.setBlkioDeviceWeight(mm, unsigned(v));
-                } else {
-                    std::optional<uint64_t> rb, wb, ri, wi;
-                    // 0 in the kernel's throttle files removes the limit.
-                    if (which == 1)
-                        ri = v;
-                    if (which == 2)
-                        wi = v;
-                    if (which == 3)
-                        rb = v;
-                    if (which == 4)
-                        wb = v;
-                    c.setBlkioThrottle(mm, rb, wb, ri, wi);
-                }
+    changeTunables(
+        dom, flags, [](const DomainObj &) {},
+        [&](DomainDef &live, cgroup::Cgroup &c) {
+            if (weight) {
+                c.setBlkioWeight(*weight);
+                live.blkio_weight = *weight;
             }
-            blkio::merge(*live, which, list);
-        }
-    }
-    if (t.config) {
-        persistent = std::make_shared<DomainDef>(*t.persistentDef);
-        if (weight)
-            persistent->blkio_weight = *weight;
-        for (const auto &[which, list] : devices)
-            blkio::merge(*persistent, which, list);
-    }
-    commitLocked(*obj, live, persistent);
+            for (const auto &[which, list] : devices) {
+                for (const auto &[path, v] : list) {
+                    std::string mm = blockMajMin(path);
+                    if (which == 0) {
+                        c.setBlkioDeviceWeight(mm, unsigned(v));
+                    } else {
+                        std::optional<uint64_t> rb, wb, ri, wi;
+                        // 0 in the kernel's throttle files removes the limit.
+                        if (which == 1)
+                            ri = v;
+                        if (which == 2)
+                            wi = v;
+                        if (which == 3)
+                            rb = v;
+                        if (which == 4)
+                            wb = v;
+                        c.setBlkioThrottle(mm, rb, wb, ri, wi);
+                    }
+                }
+                blkio::merge(live, which, list);
+            }
+        },
+        [&](DomainDef &persistent) {
+            if (weight)
+                persistent.blkio_weight = *weight;
+            for (const auto &[which, list] : devices)
+                blkio::merge(persistent, which, list);
+        });
 }
 
 // ---------------------------------------------------------------------------
