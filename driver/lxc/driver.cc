@@ -104,6 +104,18 @@ void checkFlags(unsigned flags, unsigned allowed, const char *function)
     }
 }
 
+// A container whose cgroup holds no process any more has exited: its
+// controller empties and removes the cgroup before it reports the exit,
+// which reaches the driver a moment later.
+bool containerExited(Container &c)
+{
+    try {
+        return c.cgroup().processes().empty();
+    } catch (const std::exception &) {
+        return true;
+    }
+}
+
 Error notRunning()
 {
     return Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, "domain is not running");
@@ -1077,7 +1089,23 @@ void LxcDriver::startLocked(const ObjPtr &obj, int running_reason, bool paused, 
         return;
     }
     if (paused) {
-        container->suspend();
+        try {
+            container->suspend();
+        } catch (const Error &e) {
+            // A start asked to be paused must not leave the domain running
+            // unpaused; one whose init exited at once is being reported
+            // shut off by its controller.
+            bool gone = containerExited(*container);
+            if (!gone) {
+                try {
+                    container->destroy(false);
+                } catch (...) {
+                }
+            }
+            throw lxcError(VIR_ERR_OPERATION_FAILED,
+                           gone ? std::string("the domain exited before it could be paused")
+                                : std::string("Suspend operation failed: ") + e.what());
+        }
         std::lock_guard<std::mutex> lk(obj->mu);
         if (obj->active && obj->container == container) {
             obj->state = VIR_DOMAIN_PAUSED;
@@ -1398,6 +1426,8 @@ void LxcDriver::setPaused(const DomainRef &dom, bool pause)
         else
             container->resume();
     } catch (const Error &e) {
+        if (containerExited(*container))
+            throw notRunning();
         throw Error::make(VIR_ERR_OPERATION_FAILED, VIR_FROM_LXC,
                           std::string(pause ? "Suspend" : "Resume") + " operation failed: " + e.what());
     }

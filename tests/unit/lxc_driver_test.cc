@@ -1543,6 +1543,7 @@ class LxcDriverRealTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(LxcDriverRealTest);
     CPPUNIT_TEST(realContainerRunsTunesSuspendsAndLeavesNothingAfterDestroy);
     CPPUNIT_TEST(initExitingByItselfIsReportedShutdownAndTransientDomainVanishes);
+    CPPUNIT_TEST(startPausedOfAnInitThatExitsAtOnceIsPausedOrFailsCleanly);
     CPPUNIT_TEST(newDriverFindsRunningContainersAndReportsKilledOnesCrashed);
     CPPUNIT_TEST_SUITE_END();
 
@@ -1682,6 +1683,30 @@ public:
         CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_NO_DOMAIN), errorCode([&] { driver_->lookupByName(name); }));
         CPPUNIT_ASSERT(!exists(w.config.paths.run_dir + "/" + name + ".xml"));
         CPPUNIT_ASSERT(!w.cgroupLeft(w.partition + "/" + name + ".lxc"));
+    }
+
+    // A START_PAUSED start races with an init that exits at once: either it
+    // was frozen in time (paused), or the start fails with an operation
+    // error, the domain ends shut off and nothing is left; never a raw
+    // cgroup read error for a cgroup already gone (seen by a fuzzer).
+    void startPausedOfAnInitThatExitsAtOnceIsPausedOrFailsCleanly()
+    {
+        RealWorld &w = realWorld();
+        driver_ = createDriver(w.config);
+        for (int i = 0; i < 6; ++i) {
+            std::string name, outdir;
+            DomainRef d = driver_->defineXml(w.xml(name, outdir, {"exit", "0"}), 0);
+            try {
+                d = driver_->create(d, VIR_DOMAIN_START_PAUSED);
+                CPPUNIT_ASSERT_EQUAL(int(VIR_DOMAIN_PAUSED), driver_->getState(d, 0).first);
+                driver_->destroy(d, 0);
+            } catch (const Error &e) {
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(e.what(), int(VIR_ERR_OPERATION_FAILED), e.code());
+                CPPUNIT_ASSERT(eventually([&] { return driver_->getState(d, 0).first == VIR_DOMAIN_SHUTOFF; }));
+            }
+            CPPUNIT_ASSERT(eventually([&] { return !w.cgroupLeft(w.partition + "/" + name + ".lxc"); }));
+            driver_->undefine(d, 0);
+        }
     }
 
     void newDriverFindsRunningContainersAndReportsKilledOnesCrashed()
