@@ -121,6 +121,20 @@ Error notRunning()
     return Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, "domain is not running");
 }
 
+// Reads from a running container's cgroup: a container that exited
+// meanwhile is not running, rather than a failed read of a removed file.
+template <typename Read>
+auto liveRead(Container &c, Read &&read) -> decltype(read())
+{
+    try {
+        return read();
+    } catch (const Error &) {
+        if (containerExited(c))
+            throw notRunning();
+        throw;
+    }
+}
+
 // libvirt's LXC_JOB_WAIT_TIME: a job waits this long for the previous one.
 constexpr std::chrono::seconds kJobWait{30};
 
@@ -2006,7 +2020,7 @@ std::vector<std::pair<int, uint64_t>> LxcDriver::memoryStats(const DomainRef &do
         container = obj->container;
         balloon = obj->def->current_memory_kib ? obj->def->current_memory_kib : obj->def->memory_kib;
     }
-    uint64_t rss = container->cgroup().memoryUsage();
+    uint64_t rss = liveRead(*container, [&] { return container->cgroup().memoryUsage(); });
     // libvirt reports the memory+swap usage as SWAP_IN; the cgroup interface
     // has no memsw usage reader yet, so swap-in is reported as 0.
     std::vector<std::pair<int, uint64_t>> out = {
@@ -2024,8 +2038,8 @@ TypedParams LxcDriver::cpuStatsTotal(const DomainRef &dom)
     ObjPtr obj = objFor(dom);
     auto container = activeContainer(obj);
     cgroup::Cgroup &c = container->cgroup();
-    uint64_t total = c.cpuUsageNs();
-    auto [user, sys] = c.cpuUserSystemNs();
+    uint64_t total = liveRead(*container, [&] { return c.cpuUsageNs(); });
+    auto [user, sys] = liveRead(*container, [&] { return c.cpuUserSystemNs(); });
     return {{VIR_DOMAIN_CPU_STATS_CPUTIME, total},
             {VIR_DOMAIN_CPU_STATS_USERTIME, user},
             {VIR_DOMAIN_CPU_STATS_SYSTEMTIME, sys}};

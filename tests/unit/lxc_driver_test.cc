@@ -1543,7 +1543,7 @@ class LxcDriverRealTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(LxcDriverRealTest);
     CPPUNIT_TEST(realContainerRunsTunesSuspendsAndLeavesNothingAfterDestroy);
     CPPUNIT_TEST(initExitingByItselfIsReportedShutdownAndTransientDomainVanishes);
-    CPPUNIT_TEST(startPausedOfAnInitThatExitsAtOnceIsPausedOrFailsCleanly);
+    CPPUNIT_TEST(anInitThatExitsAtOnceGivesCleanAnswersToStartPausedAndStats);
     CPPUNIT_TEST(newDriverFindsRunningContainersAndReportsKilledOnesCrashed);
     CPPUNIT_TEST_SUITE_END();
 
@@ -1689,7 +1689,7 @@ public:
     // was frozen in time (paused), or the start fails with an operation
     // error, the domain ends shut off and nothing is left; never a raw
     // cgroup read error for a cgroup already gone (seen by a fuzzer).
-    void startPausedOfAnInitThatExitsAtOnceIsPausedOrFailsCleanly()
+    void anInitThatExitsAtOnceGivesCleanAnswersToStartPausedAndStats()
     {
         RealWorld &w = realWorld();
         driver_ = createDriver(w.config);
@@ -1705,6 +1705,18 @@ public:
                 CPPUNIT_ASSERT(eventually([&] { return driver_->getState(d, 0).first == VIR_DOMAIN_SHUTOFF; }));
             }
             CPPUNIT_ASSERT(eventually([&] { return !w.cgroupLeft(w.partition + "/" + name + ".lxc"); }));
+            driver_->undefine(d, 0);
+        }
+        // Statistics of such a domain: numbers while it runs, then "not
+        // running" (not a failed read of its removed cgroup files).
+        for (int i = 0; i < 6; ++i) {
+            std::string name, outdir;
+            DomainRef d = driver_->create(driver_->defineXml(w.xml(name, outdir, {"exit", "0"}), 0), 0);
+            for (int k = 0; k < 2000 && driver_->getState(d, 0).first != VIR_DOMAIN_SHUTOFF; ++k) {
+                for (int code : {errorCode([&] { driver_->memoryStats(d, 8); }),
+                                 errorCode([&] { driver_->cpuStatsTotal(d); })})
+                    CPPUNIT_ASSERT_MESSAGE(std::to_string(code), code == 0 || code == VIR_ERR_OPERATION_INVALID);
+            }
             driver_->undefine(d, 0);
         }
     }
