@@ -562,6 +562,33 @@ void reportChildFailure(int sync_fd)
     }
 }
 
+// The child is gone without a report of its own: killed (most often by
+// the OOM killer of the memory limit it was just put under) or exited. Says
+// how it ended; its exit status stays for the teardown to reap.
+[[noreturn]] void childGone(Controller &c, int sync_err)
+{
+    pollfd p{c.init_pidfd.get(), POLLIN, 0};
+    poll(&p, 1, 1000); // its end of the socket is closed: it is dying
+    siginfo_t si{};
+    if (waitid(P_PIDFD, id_t(c.init_pidfd.get()), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
+        if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) {
+            uint64_t ooms = 0;
+            try {
+                if (c.cg)
+                    ooms = c.cg->oomKillCount();
+            } catch (const std::exception &) {
+            }
+            if (ooms > 0)
+                startFail(ENOMEM, "container child", "killed by the OOM killer before exec: memory limit too low");
+            startFail(0, "container child",
+                      std::string("killed by signal ") + std::to_string(si.si_status) + " (" +
+                          strsignal(si.si_status) + ") before exec");
+        }
+        startFail(0, "container child", "exited with status " + std::to_string(si.si_status) + " before exec");
+    }
+    startFail(sync_err ? sync_err : ECHILD, "container child", "gone before exec");
+}
+
 std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
 {
     Timings tm;
@@ -806,7 +833,7 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
         memset(&m, 0, sizeof m);
         ssize_t n = recvChild(mine.get(), m, fds);
         if (n < 0)
-            startFail(errno, "sync", "");
+            childGone(c, errno);
         if (n == 0)
             break;
         if (size_t(n) != sizeof m)
@@ -823,11 +850,8 @@ std::string startContainer(Controller &c, int64_t t0, int64_t tmain)
         }
     }
     int64_t texec = nowNs();
-    if (!got_ready) {
-        siginfo_t si{};
-        waitid(P_PIDFD, c.init_pidfd.get(), &si, WEXITED | WNOHANG);
-        startFail(ECHILD, "container child", "exited before exec");
-    }
+    if (!got_ready)
+        childGone(c, 0);
     c.loops.clear(); // the mounts hold the loop devices now
     if (c.prefork.arena) {
         munmap(c.prefork.arena, kArenaSize);

@@ -412,6 +412,7 @@ class ContainerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(consoleRelaysOutputAndInput);
     CPPUNIT_TEST(startFailureForMissingInitNamesStepPathAndErrno);
     CPPUNIT_TEST(startFailureForBadRootNamesStepPathAndErrno);
+    CPPUNIT_TEST(startFailureUnderATooLowMemoryLimitNamesTheOomKiller);
     CPPUNIT_TEST(secondStartOfARunningNameFailsAndLeavesTheFirstIntact);
     CPPUNIT_TEST(userNamespaceMapsRootToTheIdmapTarget);
     CPPUNIT_TEST(privnetGivesAPrivateNetworkWithOnlyLoopback);
@@ -986,6 +987,26 @@ public:
             CPPUNIT_ASSERT_MESSAGE(
                 m, m.find("root filesystem '/nonexistent/lxvirt-root': No such file or directory") !=
                        std::string::npos);
+        }
+        CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
+        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
+    }
+
+    // A memory limit too low for the child to get to exec: it is killed
+    // without a report of its own; the start says by whom.
+    void startFailureUnderATooLowMemoryLimitNamesTheOomKiller()
+    {
+        std::string outdir;
+        DomainDef d = baseDef("oomstart", {"pid"}, outdir);
+        d.mem_hard_limit_kib = 1;
+        try {
+            startBox(d, outdir);
+            CPPUNIT_FAIL("start succeeded");
+        } catch (const Error &e) {
+            std::string m = e.what();
+            CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_INTERNAL_ERROR), e.code());
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("container child 'killed by the OOM killer before exec: memory limit "
+                                             "too low': Cannot allocate memory") != std::string::npos);
         }
         CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
         CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
