@@ -43,7 +43,7 @@ tests_interop_fake_lxvirtd_LDADD = $(LXVIRTD_BASE_LIBS) xml/libxml.a $(GLIB_LIBS
 # Interop tests: the real virsh and python3-libvirt against fake-lxvirtd.
 LXVIRTD_INTEROP_TESTS = tests/interop/virsh_test.py tests/interop/python_api_test.py \
 	tests/interop/bad_clients_test.py tests/interop/daemon_test.py \
-	tests/interop/real_driver_test.py
+	tests/interop/real_driver_test.py tests/interop/api_fuzz_test.py
 check_SCRIPTS += $(LXVIRTD_INTEROP_TESTS)
 TESTS += $(LXVIRTD_INTEROP_TESTS)
 EXTRA_DIST += tests/interop/tap.py $(LXVIRTD_INTEROP_TESTS)

@@ -121,8 +121,9 @@ Error notRunning()
     return Error::make(VIR_ERR_OPERATION_INVALID, VIR_FROM_DOMAIN, "domain is not running");
 }
 
-// Reads from a running container's cgroup: a container that exited
-// meanwhile is not running, rather than a failed read of a removed file.
+// Reads from (or writes to) a running container's cgroup: a container that
+// exited meanwhile is not running, rather than a failed access to a removed
+// file.
 template <typename Read>
 auto liveRead(Container &c, Read &&read) -> decltype(read())
 {
@@ -752,7 +753,7 @@ private:
         std::shared_ptr<DomainDef> live, persistent;
         if (t.live) {
             live = std::make_shared<DomainDef>(*t.liveDef);
-            applyLive(*live, t.container->cgroup());
+            liveRead(*t.container, [&] { applyLive(*live, t.container->cgroup()); });
         }
         if (t.config) {
             persistent = std::make_shared<DomainDef>(*t.persistentDef);
@@ -1620,8 +1621,10 @@ void LxcDriver::setMemoryFlags(const DomainRef &dom, uint64_t kib, unsigned flag
     if (t.live) {
         // libvirt's virCgroupSetMemory writes the hard limit.
         try {
-            t.container->cgroup().setMemoryHardLimit(kib);
+            liveRead(*t.container, [&] { t.container->cgroup().setMemoryHardLimit(kib); });
         } catch (const Error &e) {
+            if (e.code() == VIR_ERR_OPERATION_INVALID)
+                throw;
             throw lxcError(VIR_ERR_OPERATION_FAILED,
                            std::string("Failed to set memory for domain: ") + e.what());
         }
