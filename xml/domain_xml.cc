@@ -548,6 +548,14 @@ void Parser::parseMetadata(DomainDef& def, const xmlNode* n)
     xmlNodeDump(buf, doc.get(), copy, 1, 1);
     def.metadata_xml.assign(reinterpret_cast<const char*>(xmlBufferContent(buf)));
     xmlBufferFree(buf);
+    // libxml2 writes namespace URIs as they are: one holding '<' or '&'
+    // would make a saved definition that cannot be read back.
+    std::unique_ptr<xmlDoc, DocFree> back(xmlReadMemory(def.metadata_xml.data(), int(def.metadata_xml.size()),
+                                                        "metadata", nullptr,
+                                                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    if (!back)
+        fail(VIR_ERR_XML_ERROR, VIR_FROM_DOMAIN,
+             "<metadata> cannot be written back as XML (a namespace URI with '<' or '&'?)");
 }
 
 void Parser::parseVcpu(DomainDef& def, const xmlNode* root, std::string& placementAttr)
