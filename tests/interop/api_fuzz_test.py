@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tap import Daemon, Skip, check, run, virsh, build_dir  # noqa: E402
+from tap import check, run, start_real_daemon, virsh, build_dir  # noqa: E402
 
 try:
     import libvirt
@@ -38,13 +38,7 @@ def skip_reason():
     return None
 
 
-reason = skip_reason()
-if reason:
-    print("1..0 # SKIP " + reason)
-    sys.exit(0)
-
-os.environ["LXVIRTD"] = BIN
-d = Daemon("[lxc]\ncgroup_partition=%s\n" % PARTITION)
+d = start_real_daemon(skip_reason(), PARTITION)
 rootfs = os.path.join(d.root, "rootfs")
 for sub in ("sbin", "proc", "sys", "dev", "tmp", "mnt", "x"):
     os.makedirs(os.path.join(rootfs, sub), exist_ok=True)

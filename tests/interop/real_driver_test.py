@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tap import Daemon, Skip, check, run, virsh, build_dir  # noqa: E402
+from tap import Skip, check, run, start_real_daemon, virsh, build_dir  # noqa: E402
 
 N = 10
 PREFIX = "rpc-real-%d-" % os.getpid()
@@ -30,13 +30,7 @@ def skip_reason():
     return None
 
 
-reason = skip_reason()
-if reason:
-    print("1..0 # SKIP " + reason)
-    sys.exit(0)
-
-os.environ["LXVIRTD"] = BIN
-d = Daemon("[lxc]\ncgroup_partition=%s\n" % PARTITION)
+d = start_real_daemon(skip_reason(), PARTITION)
 rootfs = os.path.join(d.root, "rootfs")
 
 
