@@ -355,6 +355,19 @@ bool exitsCleanlyOnEofOrNonsense(pid_t pid, int ours, bool nonsense)
     return gone && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+// Runs `body` on a controller spawned in `role_flag` twice: for the daemon's
+// end closing and for nonsense sent on it.
+template <typename Body>
+void forBothEndings(const std::string &bin, const char *role_flag, Body &&body)
+{
+    for (bool nonsense : {false, true}) {
+        int ours = -1;
+        pid_t pid = spawnControllerAs(bin, role_flag, ours);
+        CPPUNIT_ASSERT(pid > 0);
+        body(pid, ours, nonsense);
+    }
+}
+
 // The container children the standby controllers cloned ahead of need.
 std::set<pid_t> preforkedChildren()
 {
@@ -954,24 +967,32 @@ public:
         b->c.reset();
     }
 
+    // The start fails with an internal error whose message holds `fragment`
+    // and leaves neither cgroup nor socket behind; returns the message.
+    std::string expectStartFailure(const DomainDef &d, const std::string &outdir, const std::string &fragment)
+    {
+        std::string m;
+        try {
+            startBox(d, outdir);
+            CPPUNIT_FAIL("start succeeded");
+        } catch (const Error &e) {
+            m = e.what();
+            CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_INTERNAL_ERROR), e.code());
+            CPPUNIT_ASSERT_MESSAGE(m, m.find(fragment) != std::string::npos);
+        }
+        CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
+        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
+        return m;
+    }
+
     void startFailureForMissingInitNamesStepPathAndErrno()
     {
         std::string outdir;
         DomainDef d = baseDef("noinit", {}, outdir);
         d.init = "/sbin/no-such-init";
-        try {
-            startBox(d, outdir);
-            CPPUNIT_FAIL("start succeeded");
-        } catch (const Error &e) {
-            std::string m = e.what();
-            CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_INTERNAL_ERROR), e.code());
-            CPPUNIT_ASSERT_MESSAGE(m, m.find("init '/sbin/no-such-init': No such file or directory") !=
-                                          std::string::npos);
-            CPPUNIT_ASSERT_MESSAGE(m, m.find("starting up") != std::string::npos ||
-                                          m.find("start failed") != std::string::npos);
-        }
-        CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
-        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
+        std::string m = expectStartFailure(d, outdir, "init '/sbin/no-such-init': No such file or directory");
+        CPPUNIT_ASSERT_MESSAGE(m, m.find("starting up") != std::string::npos ||
+                                      m.find("start failed") != std::string::npos);
     }
 
     void startFailureForBadRootNamesStepPathAndErrno()
@@ -979,17 +1000,7 @@ public:
         std::string outdir;
         DomainDef d = baseDef("badroot", {"pid"}, outdir);
         d.filesystems[0].source = "/nonexistent/lxvirt-root";
-        try {
-            startBox(d, outdir);
-            CPPUNIT_FAIL("start succeeded");
-        } catch (const Error &e) {
-            std::string m = e.what();
-            CPPUNIT_ASSERT_MESSAGE(
-                m, m.find("root filesystem '/nonexistent/lxvirt-root': No such file or directory") !=
-                       std::string::npos);
-        }
-        CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
-        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
+        expectStartFailure(d, outdir, "root filesystem '/nonexistent/lxvirt-root': No such file or directory");
     }
 
     // A memory limit too low for the child to get to exec: it is killed
@@ -999,17 +1010,8 @@ public:
         std::string outdir;
         DomainDef d = baseDef("oomstart", {"pid"}, outdir);
         d.mem_hard_limit_kib = 1;
-        try {
-            startBox(d, outdir);
-            CPPUNIT_FAIL("start succeeded");
-        } catch (const Error &e) {
-            std::string m = e.what();
-            CPPUNIT_ASSERT_EQUAL(int(VIR_ERR_INTERNAL_ERROR), e.code());
-            CPPUNIT_ASSERT_MESSAGE(m, m.find("container child 'killed by the OOM killer before exec: memory limit "
-                                             "too low': Cannot allocate memory") != std::string::npos);
-        }
-        CPPUNIT_ASSERT(world().cgroupDirs(world().partition + "/" + cgroup::cgroupNameFor(d.name)).empty());
-        CPPUNIT_ASSERT(!exists(world().paths.run_dir + "/" + d.name + ".sock"));
+        expectStartFailure(d, outdir, "container child 'killed by the OOM killer before exec: memory limit too low': "
+                                      "Cannot allocate memory");
     }
 
     void secondStartOfARunningNameFailsAndLeavesTheFirstIntact()
@@ -1160,11 +1162,7 @@ public:
     void aStandbyExitsWhenTheDaemonsEndClosesOrSendsNonsense()
     {
         requireWorld();
-        std::string bin = world().paths.controller_binary;
-        for (bool nonsense : {false, true}) {
-            int ours = -1;
-            pid_t pid = spawnControllerAs(bin, "--monitor-fd", ours);
-            CPPUNIT_ASSERT(pid > 0);
+        forBothEndings(world().paths.controller_binary, "--monitor-fd", [](pid_t pid, int ours, bool nonsense) {
             // It clones its container child ahead of need.
             std::string kids;
             CPPUNIT_ASSERT(waitFor([&] {
@@ -1176,17 +1174,13 @@ public:
             // ... and that child goes with it (no orphan left holding namespaces).
             CPPUNIT_ASSERT_MESSAGE("the standby's child outlived it",
                                    waitFor([&] { return !exists("/proc/" + std::to_string(child)); }, 3000));
-        }
+        });
     }
 
     void theZygoteForksStandbysAndExitsWhenTheDaemonsEndClosesOrSendsNonsense()
     {
         requireWorld();
-        std::string bin = world().paths.controller_binary;
-        for (bool nonsense : {false, true}) {
-            int zfd = -1;
-            pid_t zpid = spawnControllerAs(bin, "--zygote-fd", zfd);
-            CPPUNIT_ASSERT(zpid > 0);
+        forBothEndings(world().paths.controller_binary, "--zygote-fd", [](pid_t zpid, int zfd, bool nonsense) {
             // "fork" + the standby's end of its monitor socket -> "pid N" + pidfd.
             int mv[2];
             CPPUNIT_ASSERT(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mv) == 0);
@@ -1211,7 +1205,7 @@ public:
             CPPUNIT_ASSERT(waitFor([&] { return !exists("/proc/" + std::to_string(sb)); }, 3000));
             CPPUNIT_ASSERT(waitFor([&] { return !exists("/proc/" + std::to_string(child)); }, 3000));
             CPPUNIT_ASSERT_MESSAGE(nonsense ? "nonsense" : "eof", exitsCleanlyOnEofOrNonsense(zpid, zfd, nonsense));
-        }
+        });
     }
 
     void theChildAStandbyClonedAheadBecomesInit()
