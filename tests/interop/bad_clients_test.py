@@ -201,6 +201,63 @@ def test_many_pipelined_calls_on_one_connection_all_get_replies():
     check(serials == list(range(1000, 1000 + n)), "missing replies")
 
 
+def test_twenty_thousand_random_packets_get_replies_or_drop_only_their_connection():
+    # Seeded: any program, version, type, status and procedure number, with
+    # payloads built from XDR-shaped pieces (ints, strings with sane or
+    # absurd lengths, domain references, typed-parameter lists) or raw bytes.
+    import random
+    rnd = random.Random(20261129)
+
+    def piece():
+        k = rnd.randrange(6)
+        if k == 0:
+            return struct.pack(">i", rnd.choice([0, 1, -1, 2, 0x7fffffff, rnd.getrandbits(31)]))
+        if k == 1:
+            return (xdr_string(rnd.choice(["", "x", "a" * 300, NAME, "lxc:///system"])) if rnd.random() < 0.8
+                    else struct.pack(">I", rnd.choice([0xffffffff, 1 << 24, 100000])))
+        if k == 2:  # a domain reference: name, uuid, id
+            return xdr_string(NAME) + bytes(rnd.getrandbits(8) for _ in range(16)) + struct.pack(">i", -1)
+        if k == 3:  # typed parameters
+            n = rnd.choice([0, 1, 3, 1000, 0xffffffff])
+            out = struct.pack(">I", n)
+            for _ in range(min(n, 3)):
+                out += xdr_string(rnd.choice(["hard_limit", "cpu_shares", "weight", "x"]))
+                out += struct.pack(">i", rnd.randint(-1, 8)) + struct.pack(">q", rnd.getrandbits(62))
+            return out
+        if k == 4:
+            return struct.pack(">q", rnd.getrandbits(63))
+        return bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 40)))
+
+    s = raw_open(d.sock)
+    replies = drops = 0
+    for _ in range(20000):
+        prog = rnd.choice([REMOTE_PROGRAM] * 6 + [LXC_PROGRAM, KEEPALIVE_PROGRAM, 0x12345678])
+        typ = rnd.choice([0] * 8 + [1, 2, 3, 7])
+        status = rnd.choice([0] * 8 + [1, 2])
+        wants_reply = prog in (REMOTE_PROGRAM, LXC_PROGRAM) and typ == 0 and status == 0
+        proc = rnd.randint(0, 460)
+        if prog == REMOTE_PROGRAM and proc == 2:  # CONNECT_CLOSE ends the session: not random
+            proc = 3
+        pkt = pack_call(proc, b"".join(piece() for _ in range(rnd.randint(0, 4))), serial=rnd.getrandbits(32),
+                        prog=prog, typ=typ, status=status, vers=rnd.choice([1] * 9 + [0, 2]))
+        try:
+            s.sendall(pkt)
+            if wants_reply:
+                s.settimeout(5)
+                r = recv_packet(s)
+                check(r[3] == 1 and r[5] in (0, 1), "not a reply: type %d status %d" % (r[3], r[5]))
+                if r[5] == 1:
+                    decode_error(r[6])
+                replies += 1
+        except (OSError, EOFError):
+            drops += 1
+            s.close()
+            s = raw_open(d.sock)
+    s.close()
+    check(replies > 5000, "%d replies, %d dropped connections" % (replies, drops))
+    good_client_works()
+
+
 def test_the_daemon_is_still_healthy():
     good_client_works()
     out = subprocess.run(["ls", "/proc/%d/fd" % d.proc.pid], capture_output=True, text=True).stdout.split()
