@@ -709,17 +709,22 @@ struct Standby {
     bool is_child = true; // false: forked by the zygote, which reaps it
 };
 
-// Kills a process we hold a pidfd of and waits (briefly) until it is gone;
-// reaps it if it is our child.
-void killAndWait(int pidfd, bool is_child)
+// Waits until a controller is gone: reaps it if it is our child, else (the
+// zygote forked it, and reaps it) waits up to `ms` on its pidfd.
+void waitGone(pid_t pid, int pidfd, bool is_child, int ms)
 {
-    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
     if (is_child) {
         siginfo_t si{};
-        waitid(P_PIDFD, id_t(pidfd), &si, WEXITED);
+        waitid(P_PID, id_t(pid), &si, WEXITED);
     } else {
-        waitPidfd(pidfd, 2000);
+        waitPidfd(pidfd, ms);
     }
+}
+
+void killAndWait(pid_t pid, int pidfd, bool is_child)
+{
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    waitGone(pid, pidfd, is_child, 2000);
 }
 
 class StandbyPool {
@@ -792,7 +797,7 @@ public:
     static void discard(Standby &s)
     {
         if (s.pidfd >= 0) {
-            killAndWait(s.pidfd, s.is_child);
+            killAndWait(s.pid, s.pidfd, s.is_child);
             close(s.pidfd);
         }
         if (s.fd >= 0)
@@ -1021,14 +1026,7 @@ std::unique_ptr<Container> Container::start(const DomainDef &def, const Paths &p
         ~Refill() { pool.refill(binary); }
     } refill{pool, paths.controller_binary};
 
-    auto reap = [&]() {
-        if (is_child) {
-            siginfo_t si{};
-            waitid(P_PID, id_t(pid), &si, WEXITED);
-        } else {
-            waitPidfd(ctrl_pidfd.get(), 5000);
-        }
-    };
+    auto reap = [&]() { waitGone(pid, ctrl_pidfd.get(), is_child, 5000); };
     std::string msg;
     int r = recvMessage(mine.get(), msg, nullptr, 60000);
     if (r != 1) {
