@@ -6,7 +6,12 @@
 set -eu
 dir=$1
 init=$2
-busybox=${3:-$(command -v busybox || echo /bin/busybox)}
+# (A path: busybox's own sh answers `command -v busybox` with the bare name.)
+busybox=${3:-}
+for b in $(command -v busybox) /bin/busybox /usr/bin/busybox; do
+    [ -n "$busybox" ] && break
+    case $b in /*) [ -x "$b" ] && busybox=$b ;; esac
+done
 [ -x "$init" ] || { echo "mkrootfs: no init helper at $init" >&2; exit 1; }
 [ -x "$busybox" ] || { echo "mkrootfs: busybox not found (install busybox-static)" >&2; exit 77; }
 mkdir -p "$dir"

@@ -641,9 +641,11 @@ public:
         std::string s = ask(b, "cg", {"cgroup"});
         std::string rel = b->c->runState().cgroup_path;
         CPPUNIT_ASSERT_EQUAL(world().partition + "/" + cgroup::cgroupNameFor(b->name), rel);
+        // v1: the memory hierarchy's line; v2: the unified hierarchy's "0::".
+        bool v2 = b->c->cgroup().isV2();
         bool mem = false;
         for (auto &l : lines(s))
-            if (l.find(":memory:") != std::string::npos)
+            if (l.find(v2 ? "0::" : ":memory:") != std::string::npos)
                 mem = l.find(rel) != std::string::npos;
         CPPUNIT_ASSERT_MESSAGE(s, mem);
         auto pids = b->c->cgroup().processes();

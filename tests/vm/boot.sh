@@ -7,6 +7,7 @@
 # Prints the guest's result lines (second serial port) and one line
 # "boot: wall=...s ..." with the timings. Exit status: the guest command's,
 # 124 on timeout, 125 when the guest ended without reporting.
+# LXVIRT_VM_SMP: the guest's CPU count (default 1).
 set -uo pipefail
 work=/var/tmp/lxvirt-vm
 initrd=
@@ -42,7 +43,7 @@ if [ "$verbose" = 1 ]; then
 	tail -n +1 -F "$console" 2>/dev/null &
 	tailer=$!
 fi
-timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1024 \
+timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${LXVIRT_VM_SMP:-1}" -m 1024 \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	-serial "file:$console" -serial "file:$results" </dev/null
