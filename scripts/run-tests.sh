@@ -71,7 +71,7 @@ if [ -z "$vm_skip" ]; then
     # The test programs, stripped (the guest unpacks every byte), at /build.
     stage=$(mktemp -d /var/tmp/lxvirt-cgroup2-XXXXXX)
     mkdir -p "$stage/build/tests/unit" "$stage/build/driver/controller"
-    cp tests/unit/cgroup_test tests/unit/container_test "$stage/build/tests/unit/"
+    cp tests/unit/cgroup_test tests/unit/container_test tests/unit/lxc_driver_test "$stage/build/tests/unit/"
     cp tests/init "$stage/build/tests/"
     cp driver/controller/lxvirt-controller "$stage/build/driver/controller/"
     strip "$stage"/build/tests/unit/* "$stage/build/tests/init" "$stage/build/driver/controller/lxvirt-controller"

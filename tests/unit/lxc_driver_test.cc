@@ -1624,17 +1624,22 @@ public:
         CPPUNIT_ASSERT_EQUAL(int(VIR_DOMAIN_RUNNING), info.state);
         CPPUNIT_ASSERT_EQUAL(uint64_t(262144), info.max_mem_kib);
 
-        // A live memtune change reaches the kernel at once.
+        // A live memtune change reaches the kernel at once (v1: the memory
+        // hierarchy's limit_in_bytes; a pure v2 host: memory.max).
+        const std::string &root = w.config.paths.cgroup_root;
+        bool v2 = !exists(root + "/memory") && exists(root + "/cgroup.controllers");
         driver_->setMemoryParameters(d, {{"hard_limit", uint64_t(200 * 1024)}}, VIR_DOMAIN_AFFECT_LIVE);
-        std::string limit = readFile(w.config.paths.cgroup_root + "/memory" + cg + "/memory.limit_in_bytes");
+        std::string limit = readFile(v2 ? root + cg + "/memory.max" : root + "/memory" + cg + "/memory.limit_in_bytes");
         CPPUNIT_ASSERT_EQUAL(std::to_string(200 * 1024 * 1024) + "\n", limit);
         CPPUNIT_ASSERT(std::get<uint64_t>(*param(driver_->getMemoryParameters(d, 0), "hard_limit")) ==
                        200 * 1024);
 
         driver_->suspend(d);
         CPPUNIT_ASSERT_EQUAL(int(VIR_DOMAIN_PAUSED), driver_->getState(d, 0).first);
-        std::string frozen = readFile(w.config.paths.cgroup_root + "/freezer" + cg + "/freezer.state");
-        CPPUNIT_ASSERT_EQUAL(std::string("FROZEN\n"), frozen);
+        if (v2)
+            CPPUNIT_ASSERT_EQUAL(std::string("1\n"), readFile(root + cg + "/cgroup.freeze"));
+        else
+            CPPUNIT_ASSERT_EQUAL(std::string("FROZEN\n"), readFile(root + "/freezer" + cg + "/freezer.state"));
         driver_->resume(d);
         CPPUNIT_ASSERT_EQUAL(int(VIR_DOMAIN_RUNNING), driver_->getState(d, 0).first);
 

@@ -50,4 +50,7 @@ for t in initRunsInTheContainersCgroup hostDevicesAreDeniedByTheDeviceCgroup mem
 	startFailureUnderATooLowMemoryLimit deadControllerIsCleanedUpAndReportedCrashed; do
 	run container_test "$t"
 done
+# The LXC driver on real containers: tunables and statistics from v2 files,
+# suspend/resume, restart recovery.
+run lxc_driver_test LxcDriverRealTest
 exit $rc
