@@ -6,6 +6,7 @@
 // interface of type "user", an all-zero MAC), we refuse or leave the value
 // for the XML parser to fill in instead; see the comments at those places.
 #include "xml/native.h"
+#include "xml/text.h"
 
 #include "xml/error.h"
 
@@ -190,18 +191,6 @@ std::vector<std::string> splitBlanks(const std::string &s)
     return out;
 }
 
-std::vector<std::string> splitOn(const std::string &s, char sep)
-{
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (;;) {
-        size_t end = s.find(sep, start);
-        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        if (end == std::string::npos)
-            return out;
-        start = end + 1;
-    }
-}
 
 // virBitmapParse + virBitmapFormat: "0,2-3,^3,5-6" -> "0,2,5-6".
 std::string normaliseBitmap(const std::string &text)

@@ -148,18 +148,6 @@ void sleepMs(int ms)
 
 }  // namespace
 
-std::vector<std::string> splitOn(const std::string& s, char sep)
-{
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (;;) {
-        size_t end = s.find(sep, start);
-        out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        if (end == std::string::npos)
-            return out;
-        start = end + 1;
-    }
-}
 
 std::vector<std::string> splitWords(const std::string& s)
 {

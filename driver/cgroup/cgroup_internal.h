@@ -3,6 +3,7 @@
 #pragma once
 
 #include "driver/cgroup/cgroup.h"
+#include "xml/text.h"
 
 #include <atomic>
 #include <map>
@@ -161,7 +162,7 @@ int signalAll(const std::vector<pid_t>& pids, int sig);
 // Plain string splitting. driver/cgroup uses no iostreams: the first
 // stream a process uses maps ~450 KiB of libstdc++ (locale, num_get) into
 // its RSS, and lxvirtd is to stay under 8 MB with 100 domains running.
-std::vector<std::string> splitOn(const std::string& s, char sep);  // every field, empty ones too
+using lxvirt::splitOn;                                              // xml/text.h: every field, empty ones too
 std::vector<std::string> splitWords(const std::string& s);         // on runs of blanks and newlines
 // Whole of `w` as a decimal number.
 bool parseDecimal(const std::string& w, uint64_t& out);
